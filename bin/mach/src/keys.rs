@@ -1,0 +1,341 @@
+//! `mach keys …`: the key commands of the operator guide's first step.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use mach_keys::file::{encrypt_bls, encrypt_ecdsa};
+use mach_keys::{
+    default_key_dir, BlsSecretKey, EcdsaSecretKey, KeyDir, KeyFile, KeyType, PasswordSource,
+    PublicKeyInfo,
+};
+use serde_json::json;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a new encrypted key file: NAME.ecdsa.key.json or NAME.bls.key.json.
+    ///
+    /// The password comes from --password-file, else OPERATOR_ECDSA_KEY_PASSWORD /
+    /// OPERATOR_BLS_KEY_PASSWORD, else a prompt. Back up the file and its password: neither can
+    /// be recovered.
+    Create {
+        #[command(flatten)]
+        key_type: KeyTypeArg,
+        /// Name of the key; the file is NAME.<type>.key.json.
+        name: String,
+        #[command(flatten)]
+        dir: DirArg,
+        #[command(flatten)]
+        password: NewPasswordArgs,
+    },
+    /// List the key files in the key directory with their public keys (no password needed).
+    List {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Decrypt a key file, check it, and print its public key, address or operator ID.
+    Show {
+        #[command(flatten)]
+        key_type: KeyTypeArg,
+        /// The key file.
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        password: PasswordFileArg,
+    },
+    /// Encrypt an existing private key into a new key file.
+    Import {
+        #[command(flatten)]
+        key_type: KeyTypeArg,
+        /// The private key: hex for ECDSA; hex (0x…) or a decimal scalar for BLS. `-` reads it
+        /// from standard input, which keeps it out of your shell history.
+        #[arg(long, value_name = "KEY")]
+        private_key: String,
+        /// Name of the key; the file is NAME.<type>.key.json.
+        name: String,
+        #[command(flatten)]
+        dir: DirArg,
+        #[command(flatten)]
+        password: NewPasswordArgs,
+    },
+    /// Print the private key of a key file (ECDSA as 0x hex, BLS as a decimal scalar).
+    Export {
+        #[command(flatten)]
+        key_type: KeyTypeArg,
+        /// The key file.
+        file: PathBuf,
+        /// Confirm that the private key may be printed in clear text.
+        #[arg(long)]
+        reveal: bool,
+        #[command(flatten)]
+        password: PasswordFileArg,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct KeyTypeArg {
+    /// Which kind of key: `ecdsa` (the operator's Ethereum account) or `bls` (the AVS signing
+    /// key).
+    #[arg(long = "key-type", value_enum)]
+    key_type: KeyTypeFlag,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum KeyTypeFlag {
+    Ecdsa,
+    Bls,
+}
+
+impl From<&KeyTypeArg> for KeyType {
+    fn from(arg: &KeyTypeArg) -> Self {
+        match arg.key_type {
+            KeyTypeFlag::Ecdsa => KeyType::Ecdsa,
+            KeyTypeFlag::Bls => KeyType::Bls,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DirArg {
+    /// Key directory [default: $EIGENLAYER_HOME/operator_keys, EIGENLAYER_HOME defaulting to
+    /// ~/.eigenlayer].
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn key_dir(&self) -> Result<KeyDir> {
+        Ok(KeyDir::new(match &self.dir {
+            Some(dir) => dir.clone(),
+            None => default_key_dir()?,
+        }))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PasswordFileArg {
+    /// Read the password from this file (one trailing newline is ignored) instead of the
+    /// environment or a prompt.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct NewPasswordArgs {
+    #[command(flatten)]
+    file: PasswordFileArg,
+    /// Accept an empty password. Anyone who gets the file then has the key.
+    #[arg(long)]
+    allow_empty_password: bool,
+}
+
+pub fn run(cmd: KeysCommand) -> Result<()> {
+    match cmd {
+        KeysCommand::Create {
+            key_type,
+            name,
+            dir,
+            password,
+        } => {
+            let key_type = KeyType::from(&key_type);
+            let secret = match key_type {
+                KeyType::Ecdsa => Secret::Ecdsa(EcdsaSecretKey::random()),
+                KeyType::Bls => Secret::Bls(BlsSecretKey::random()),
+            };
+            write_key(&secret, &name, &dir, &password, "Created")
+        }
+        KeysCommand::Import {
+            key_type,
+            private_key,
+            name,
+            dir,
+            password,
+        } => {
+            let key_type = KeyType::from(&key_type);
+            let text = if private_key == "-" {
+                let mut buf = Zeroizing::new(String::new());
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .context("cannot read the private key from standard input")?;
+                buf
+            } else {
+                Zeroizing::new(private_key)
+            };
+            let secret = match key_type {
+                KeyType::Ecdsa => Secret::Ecdsa(EcdsaSecretKey::from_hex(&text)?),
+                KeyType::Bls => Secret::Bls(BlsSecretKey::from_str_scalar(&text)?),
+            };
+            write_key(&secret, &name, &dir, &password, "Imported")
+        }
+        KeysCommand::List { dir } => list(&dir.key_dir()?),
+        KeysCommand::Show {
+            key_type,
+            file,
+            json,
+            password,
+        } => {
+            let secret = unlock(KeyType::from(&key_type), &file, &password)?;
+            show(&secret, &file, json)
+        }
+        KeysCommand::Export {
+            key_type,
+            file,
+            reveal,
+            password,
+        } => {
+            if !reveal {
+                bail!(
+                    "export prints the private key in clear text; pass --reveal to confirm \
+                     (use `mach keys show` to see only the public key)"
+                );
+            }
+            match unlock(KeyType::from(&key_type), &file, &password)? {
+                Secret::Ecdsa(key) => println!("{}", key.to_hex().as_str()),
+                Secret::Bls(key) => println!("{}", key.to_decimal().as_str()),
+            }
+            Ok(())
+        }
+    }
+}
+
+enum Secret {
+    Ecdsa(EcdsaSecretKey),
+    Bls(BlsSecretKey),
+}
+
+fn write_key(
+    secret: &Secret,
+    name: &str,
+    dir: &DirArg,
+    password: &NewPasswordArgs,
+    verb: &str,
+) -> Result<()> {
+    let key_type = match secret {
+        Secret::Ecdsa(_) => KeyType::Ecdsa,
+        Secret::Bls(_) => KeyType::Bls,
+    };
+    let dir = dir.key_dir()?;
+    // Fail on a taken name before asking for a password.
+    let path = dir.file_path(name, key_type)?;
+    if path.exists() {
+        return Err(mach_keys::KeyError::AlreadyExists { path }.into());
+    }
+    let pw = PasswordSource::new(key_type, password.file.password_file.clone())
+        .new_key(password.allow_empty_password)?;
+    let contents = match secret {
+        Secret::Ecdsa(key) => encrypt_ecdsa(key, &pw)?,
+        Secret::Bls(key) => encrypt_bls(key, &pw)?,
+    };
+    let path = dir.write_new(name, key_type, &contents)?;
+    tracing::info!(file = %path.display(), key_type = key_type.flag(), "key file written");
+    println!("{verb} {key_type} key file {}", path.display());
+    match secret {
+        Secret::Ecdsa(key) => println!("Address: {}", key.address()),
+        Secret::Bls(key) => {
+            println!("Public key (G1): {}", key.public_key());
+            println!("Operator ID: {}", key.operator_id());
+        }
+    }
+    println!(
+        "Back up this file and its password somewhere safe: the key cannot be recovered without \
+         both."
+    );
+    Ok(())
+}
+
+fn unlock(key_type: KeyType, file: &Path, password: &PasswordFileArg) -> Result<Secret> {
+    // Parse first so a wrong or broken file is reported before asking for a password.
+    let key_file = KeyFile::read(file, Some(key_type))?;
+    let pw = PasswordSource::new(key_type, password.password_file.clone()).unlock(file)?;
+    Ok(match key_type {
+        KeyType::Ecdsa => Secret::Ecdsa(key_file.decrypt_ecdsa(&pw)?),
+        KeyType::Bls => Secret::Bls(key_file.decrypt_bls(&pw)?),
+    })
+}
+
+fn show(secret: &Secret, file: &Path, as_json: bool) -> Result<()> {
+    match secret {
+        Secret::Ecdsa(key) => {
+            if as_json {
+                println!("{}", json!({ "address": key.address().to_string() }));
+            } else {
+                println!("Key file: {}", file.display());
+                println!("Key type: ECDSA");
+                println!("Address: {}", key.address());
+            }
+        }
+        Secret::Bls(key) => {
+            let (x, y) = key.public_key().coordinates();
+            let (g2x, g2y) = key.public_key_g2().to_solidity();
+            if as_json {
+                let value = json!({
+                    "pubkey_g1": { "x": x.to_string(), "y": y.to_string() },
+                    "pubkey_g2": {
+                        "x": [g2x[0].to_string(), g2x[1].to_string()],
+                        "y": [g2y[0].to_string(), g2y[1].to_string()],
+                    },
+                    "operator_id": key.operator_id().to_string(),
+                });
+                println!("{value}");
+            } else {
+                println!("Key file: {}", file.display());
+                println!("Key type: BLS");
+                println!("Public key G1: X={x} Y={y}");
+                println!(
+                    "Public key G2: X=[{}, {}] Y=[{}, {}] (contract order: imaginary part first)",
+                    g2x[0], g2x[1], g2y[0], g2y[1]
+                );
+                println!("Operator ID: {}", key.operator_id());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn list(dir: &KeyDir) -> Result<()> {
+    let keys = dir.list()?;
+    if keys.is_empty() {
+        println!(
+            "No key files in {}. Create one with `mach keys create --key-type ecdsa NAME`.",
+            dir.path().display()
+        );
+        return Ok(());
+    }
+    println!("Keys in {}:", dir.path().display());
+    let rows: Vec<[String; 4]> = keys
+        .iter()
+        .map(|k| {
+            let (public, operator_id) = match &k.public {
+                Ok(PublicKeyInfo::Ecdsa { address }) => (address.to_string(), "-".to_string()),
+                Ok(PublicKeyInfo::Bls { public_key }) => {
+                    (public_key.to_string(), public_key.operator_id().to_string())
+                }
+                Err(reason) => (format!("(unreadable: {reason})"), "-".to_string()),
+            };
+            [k.name.clone(), k.key_type.to_string(), public, operator_id]
+        })
+        .collect();
+    let header = ["NAME", "TYPE", "ADDRESS / PUBLIC KEY", "OPERATOR ID"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        println!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+    }
+    Ok(())
+}

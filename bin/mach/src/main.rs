@@ -1,0 +1,60 @@
+//! `mach`: the one binary of MACH in Rust. It parses arguments and hands each subcommand to the
+//! crate that owns the role.
+
+mod bench;
+mod keys;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// MACH AVS in Rust: fast finality for Ethereum rollups, run by EigenLayer operators.
+///
+/// Operators re-validate every rollup block; when a block is invalid they BLS-sign an alert, an
+/// aggregator collects signatures from enough stake and confirms the alert on Ethereum. Start
+/// with `mach keys create` (step one of the operator guide).
+///
+/// Logs go to standard error; set RUST_LOG (for example RUST_LOG=debug) to change the level.
+#[derive(Parser, Debug)]
+#[command(name = "mach", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create, list, show, import and export operator keys (files compatible with the
+    /// `eigenlayer` CLI).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Measure performance figures and record them in docs/benchmarks.md.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Human-readable logs on standard error; the level comes from `RUST_LOG` (default `info`).
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
