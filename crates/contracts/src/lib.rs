@@ -64,3 +64,41 @@ sol!(
     ERC20Strategy,
     "artifacts/ERC20Strategy.json"
 );
+
+/// The JSON artifacts of every contract above, for lookups by ABI.
+const ARTIFACTS: [&str; 7] = [
+    include_str!("../artifacts/MachServiceManager.json"),
+    include_str!("../artifacts/TransparentUpgradeableProxy.json"),
+    include_str!("../artifacts/ProxyAdmin.json"),
+    include_str!("../artifacts/PauserRegistry.json"),
+    include_str!("../artifacts/EmptyContract.json"),
+    include_str!("../artifacts/TestERC20.json"),
+    include_str!("../artifacts/ERC20Strategy.json"),
+];
+
+/// The signature (`Name(type,…)`) of the custom error of our contracts that `revert_data`
+/// starts with, so a revert can be reported as `NotInAllowlist()` rather than as bytes.
+pub fn error_signature(revert_data: &[u8]) -> Option<String> {
+    use alloy::json_abi::JsonAbi;
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+
+    static ERRORS: OnceLock<HashMap<[u8; 4], String>> = OnceLock::new();
+    let errors = ERRORS.get_or_init(|| {
+        let mut map = HashMap::new();
+        for text in ARTIFACTS {
+            #[derive(serde::Deserialize)]
+            struct Artifact {
+                abi: JsonAbi,
+            }
+            if let Ok(artifact) = serde_json::from_str::<Artifact>(text) {
+                for error in artifact.abi.errors() {
+                    map.insert(error.selector().0, error.signature());
+                }
+            }
+        }
+        map
+    });
+    let selector: [u8; 4] = revert_data.get(..4)?.try_into().ok()?;
+    errors.get(&selector).cloned()
+}

@@ -113,6 +113,20 @@ impl BlsSecretKey {
         self.public_key().operator_id()
     }
 
+    /// Signs a message that is already a point of G1 (the RegistryCoordinator's
+    /// proof-of-possession message for a BLS key registration): `sk · point`.
+    pub fn sign_g1_point(&self, x: U256, y: U256) -> Result<BlsSignature, KeyError> {
+        let point = g1_from_coordinates(x, y).map_err(|e| {
+            KeyError::InvalidSignature(format!("cannot sign the message point: {e}"))
+        })?;
+        Ok(BlsSignature(
+            self.pair
+                .sign_hashed_to_curve_message(point)
+                .g1_point()
+                .g1(),
+        ))
+    }
+
     /// Signs a 32-byte hash: `sk · hashToG1(hash)`.
     pub fn sign(&self, hash: &B256) -> BlsSignature {
         BlsSignature(self.pair.sign_message(&hash.0).g1_point().g1())
@@ -404,6 +418,15 @@ mod tests {
         let g1s: Vec<_> = keys.iter().map(BlsSecretKey::public_key).collect();
         assert!(aggregate_g1(&g1s).matches_g2(&aggregate_g2(&g2s)));
         assert!(!keys[0].public_key().matches_g2(&keys[1].public_key_g2()));
+    }
+
+    #[test]
+    fn signing_a_point_is_scalar_multiplication() {
+        let key = BlsSecretKey::from_str_scalar("7").unwrap();
+        // 7 · G1 is the public key itself.
+        let sig = key.sign_g1_point(U256::from(1), U256::from(2)).unwrap();
+        assert_eq!(sig.0, key.public_key().0);
+        assert!(key.sign_g1_point(U256::from(1), U256::from(3)).is_err());
     }
 
     #[test]
