@@ -1,0 +1,15 @@
+//! Everything MACH does on Ethereum (L1): connecting with a signer, sending transactions and
+//! explaining their reverts, the deployment record that names the contracts, and the
+//! EigenLayer steps an operator takes (register, deposit, register with the AVS).
+//!
+//! EigenLayer bindings come from `eigen-utils` (`rewardsv2`, the pre-slashing line MACH mainnet
+//! runs); ours from `mach-contracts`.
+
+pub mod deployment;
+mod error;
+pub mod operator;
+pub mod tx;
+
+pub use deployment::{AvsAddresses, Deployment};
+pub use error::ChainError;
+pub use tx::{connect, Connection};

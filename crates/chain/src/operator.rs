@@ -1,0 +1,224 @@
+//! The EigenLayer steps of an operator: register as an operator, restake tokens, and register
+//! (opt in) with the AVS's RegistryCoordinator with a BLS key.
+
+use crate::{AvsAddresses, ChainError, Connection};
+use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use eigen_utils::rewardsv2::core::delegation_manager::{DelegationManager, IDelegationManager};
+use eigen_utils::rewardsv2::core::strategy_manager::StrategyManager;
+use eigen_utils::rewardsv2::middleware::registry_coordinator::{
+    IBLSApkRegistry, ISignatureUtils, RegistryCoordinator, BN254,
+};
+use mach_contracts::{ERC20Strategy, MachServiceManager, TestERC20};
+use mach_keys::BlsSecretKey;
+
+/// The operator's details in the DelegationManager.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorDetails {
+    /// Who must approve delegations to this operator; zero means anyone may delegate.
+    pub delegation_approver: Address,
+    /// Blocks a staker must wait to undelegate (the `eigenlayer` CLI's opt-out window).
+    pub staker_opt_out_window_blocks: u32,
+}
+
+/// Registers the connection's account as an EigenLayer operator.
+pub async fn register_as_operator(
+    conn: &Connection,
+    delegation_manager: Address,
+    details: &OperatorDetails,
+    metadata_uri: &str,
+) -> Result<(), ChainError> {
+    let dm = DelegationManager::new(delegation_manager, &conn.provider);
+    let call = dm.registerAsOperator(
+        IDelegationManager::OperatorDetails {
+            __deprecated_earningsReceiver: conn.sender,
+            delegationApprover: details.delegation_approver,
+            stakerOptOutWindowBlocks: details.staker_opt_out_window_blocks,
+        },
+        metadata_uri.to_string(),
+    );
+    conn.send(
+        "register as operator with the DelegationManager",
+        call.into_transaction_request(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Approves and deposits `amount` of the strategy's token from the connection's account.
+/// Returns the shares the account holds in the strategy afterwards.
+pub async fn deposit_into_strategy(
+    conn: &Connection,
+    strategy_manager: Address,
+    strategy: Address,
+    amount: U256,
+) -> Result<U256, ChainError> {
+    let token = ERC20Strategy::new(strategy, &conn.provider)
+        .underlyingToken()
+        .call()
+        .await
+        .map_err(|e| read_error("read the strategy's token", e))?;
+    let erc20 = TestERC20::new(token, &conn.provider);
+    conn.send(
+        "approve the StrategyManager to move the token",
+        erc20
+            .approve(strategy_manager, amount)
+            .into_transaction_request(),
+    )
+    .await?;
+    let sm = StrategyManager::new(strategy_manager, &conn.provider);
+    conn.send(
+        "deposit into the strategy through the StrategyManager",
+        sm.depositIntoStrategy(strategy, token, amount)
+            .into_transaction_request(),
+    )
+    .await?;
+    sm.stakerStrategyShares(conn.sender, strategy)
+        .call()
+        .await
+        .map_err(|e| read_error("read the deposited shares", e))
+}
+
+/// Registers the connection's account with the AVS for `quorums`, proving possession of the BLS
+/// key and signing the AVSDirectory's registration digest with `ecdsa` (the account's key).
+pub async fn register_with_avs(
+    conn: &Connection,
+    ecdsa: &PrivateKeySigner,
+    bls: &BlsSecretKey,
+    avs: &AvsAddresses,
+    quorums: &[u8],
+    socket: &str,
+) -> Result<(), ChainError> {
+    let rc = RegistryCoordinator::new(avs.registry_coordinator, &conn.provider);
+    let sm = MachServiceManager::new(avs.mach_service_manager, &conn.provider);
+    let avs_directory = sm
+        .avsDirectory()
+        .call()
+        .await
+        .map_err(|e| read_error("read the service manager's AVSDirectory", e))?;
+
+    // Proof of possession: the BLS key signs the coordinator's registration point for us.
+    let point = rc
+        .pubkeyRegistrationMessageHash(conn.sender)
+        .call()
+        .await
+        .map_err(|e| read_error("read the BLS registration message", e))?;
+    let signature = bls
+        .sign_g1_point(point.X, point.Y)
+        .map_err(ChainError::Key)?
+        .coordinates();
+    let (g1x, g1y) = bls.public_key().coordinates();
+    let (g2x, g2y) = bls.public_key_g2().to_solidity();
+    let params = IBLSApkRegistry::PubkeyRegistrationParams {
+        pubkeyRegistrationSignature: BN254::G1Point {
+            X: signature.0,
+            Y: signature.1,
+        },
+        pubkeyG1: BN254::G1Point { X: g1x, Y: g1y },
+        pubkeyG2: BN254::G2Point { X: g2x, Y: g2y },
+    };
+
+    // The AVSDirectory checks the operator's ECDSA signature over its registration digest.
+    let salt = B256::random();
+    let latest = conn
+        .provider
+        .get_block_number()
+        .await
+        .map_err(|e| ChainError::Rpc {
+            what: "read the block number".into(),
+            reason: e.to_string(),
+        })?;
+    let timestamp = conn
+        .provider
+        .get_block_by_number(latest.into())
+        .await
+        .ok()
+        .flatten()
+        .map(|b| b.header.timestamp)
+        .unwrap_or_default();
+    let expiry = U256::from(timestamp + 3600);
+    let avs_dir = eigen_utils::rewardsv2::core::avs_directory::AVSDirectory::new(
+        avs_directory,
+        &conn.provider,
+    );
+    let digest = avs_dir
+        .calculateOperatorAVSRegistrationDigestHash(
+            conn.sender,
+            avs.mach_service_manager,
+            salt,
+            expiry,
+        )
+        .call()
+        .await
+        .map_err(|e| read_error("compute the AVS registration digest", e))?;
+    let ecdsa_signature = ecdsa.sign_hash_sync(&digest).map_err(|e| ChainError::Rpc {
+        what: "sign the AVS registration digest".into(),
+        reason: e.to_string(),
+    })?;
+    let operator_signature = ISignatureUtils::SignatureWithSaltAndExpiry {
+        signature: Bytes::from(ecdsa_signature.as_bytes().to_vec()),
+        salt,
+        expiry,
+    };
+
+    let call = rc.registerOperator(
+        Bytes::from(quorums.to_vec()),
+        socket.to_string(),
+        params,
+        operator_signature,
+    );
+    conn.send(
+        "register the operator with the RegistryCoordinator",
+        call.into_transaction_request(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deregisters the connection's account from `quorums` of the AVS.
+pub async fn deregister_from_avs(
+    conn: &Connection,
+    avs: &AvsAddresses,
+    quorums: &[u8],
+) -> Result<(), ChainError> {
+    let rc = RegistryCoordinator::new(avs.registry_coordinator, &conn.provider);
+    conn.send(
+        "deregister the operator from the RegistryCoordinator",
+        rc.deregisterOperator(Bytes::from(quorums.to_vec()))
+            .into_transaction_request(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The current stake of an operator ID in a quorum, as the StakeRegistry counts it.
+pub async fn current_stake(
+    conn: &Connection,
+    stake_registry: Address,
+    operator_id: FixedBytes<32>,
+    quorum: u8,
+) -> Result<u128, ChainError> {
+    let sr = eigen_utils::rewardsv2::middleware::stake_registry::StakeRegistry::new(
+        stake_registry,
+        &conn.provider,
+    );
+    let stake = sr
+        .getCurrentStake(operator_id, quorum)
+        .call()
+        .await
+        .map_err(|e| read_error("read the operator's stake", e))?;
+    Ok(stake.to::<u128>())
+}
+
+/// A failed view call, with a revert decoded where there is one.
+pub(crate) fn read_error(what: &str, e: alloy::contract::Error) -> ChainError {
+    match e {
+        alloy::contract::Error::TransportError(rpc) => crate::tx::rpc_failure(what, &rpc),
+        other => ChainError::Rpc {
+            what: what.into(),
+            reason: other.to_string(),
+        },
+    }
+}
