@@ -2,6 +2,7 @@
 //! crate that owns the role.
 
 mod bench;
+mod devnet;
 mod keys;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     /// `eigenlayer` CLI).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Deploy EigenLayer and MACH to an L1 (and, soon, run a whole local network).
+    #[command(subcommand)]
+    Devnet(devnet::DevnetCommand),
     /// Measure performance figures and record them in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Devnet(cmd) => devnet::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -1,0 +1,11 @@
+//! Local MACH networks and deployments.
+//!
+//! - [`anvil`]: find, start and stop anvil chains (free ports, logs kept, killed on drop).
+//! - [`deploy`]: deploy EigenLayer core and middleware (from `eigen-utils` bytecode) and MACH's
+//!   contracts to any L1, EigenLayer-style behind proxies, and write the deployment record.
+
+pub mod anvil;
+pub mod deploy;
+
+pub use anvil::{Anvil, AnvilConfig, AnvilError};
+pub use deploy::{deploy, DeployConfig};
