@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use mach_devnet::deploy::{DeployConfig, DEFAULT_ROLLUP_CHAIN_ID};
-use mach_keys::{EcdsaSecretKey, KeyFile, KeyType, PasswordSource};
+use mach_keys::EcdsaSecretKey;
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
@@ -65,19 +65,16 @@ pub struct DeployerKey {
 
 impl DeployerKey {
     fn signer(&self) -> Result<PrivateKeySigner> {
-        let key = match (&self.private_key, &self.ecdsa_key_file) {
-            (Some(hex), _) => EcdsaSecretKey::from_hex(hex)?,
-            (None, Some(file)) => {
-                let key_file = KeyFile::read(file, Some(KeyType::Ecdsa))?;
-                let password =
-                    PasswordSource::new(KeyType::Ecdsa, self.password_file.clone()).unlock(file)?;
-                key_file.decrypt_ecdsa(&password)?
+        match (&self.private_key, &self.ecdsa_key_file) {
+            (Some(hex), _) => {
+                let key = EcdsaSecretKey::from_hex(hex)?;
+                Ok(PrivateKeySigner::from_signing_key(
+                    key.signing_key().clone(),
+                ))
             }
+            (None, Some(file)) => crate::keys::ecdsa_signer(file, self.password_file.clone(), None),
             (None, None) => bail!("pass --private-key or --ecdsa-key-file"),
-        };
-        Ok(PrivateKeySigner::from_signing_key(
-            key.signing_key().clone(),
-        ))
+        }
     }
 }
 

@@ -339,3 +339,33 @@ fn list(dir: &KeyDir) -> Result<()> {
     }
     Ok(())
 }
+
+/// Decrypts an ECDSA key file into a transaction signer. `password` (from an env file) is used
+/// before the environment; `password_file` before both.
+pub fn ecdsa_signer(
+    file: &Path,
+    password_file: Option<PathBuf>,
+    password: Option<String>,
+) -> Result<alloy::signers::local::PrivateKeySigner> {
+    let key_file = KeyFile::read(file, Some(KeyType::Ecdsa))?;
+    let pw = PasswordSource::new(KeyType::Ecdsa, password_file)
+        .with_password(password)
+        .unlock(file)?;
+    let key = key_file.decrypt_ecdsa(&pw)?;
+    Ok(alloy::signers::local::PrivateKeySigner::from_signing_key(
+        key.signing_key().clone(),
+    ))
+}
+
+/// Decrypts a BLS key file, with passwords as for [`ecdsa_signer`].
+pub fn bls_key(
+    file: &Path,
+    password_file: Option<PathBuf>,
+    password: Option<String>,
+) -> Result<BlsSecretKey> {
+    let key_file = KeyFile::read(file, Some(KeyType::Bls))?;
+    let pw = PasswordSource::new(KeyType::Bls, password_file)
+        .with_password(password)
+        .unlock(file)?;
+    Ok(key_file.decrypt_bls(&pw)?)
+}

@@ -1,9 +1,12 @@
 //! `mach`: the one binary of MACH in Rust. It parses arguments and hands each subcommand to the
 //! crate that owns the role.
 
+mod avs;
 mod bench;
 mod devnet;
+mod envfile;
 mod keys;
+mod operator;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +32,21 @@ enum Command {
     /// `eigenlayer` CLI).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Register with EigenLayer as an operator (step two of the operator guide).
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
+    /// Opt in to the MACH AVS: register the BLS key with the AVS's RegistryCoordinator.
+    ///
+    /// Reads the reference `.env.opt` variables (AVS_REGISTRY_COORDINATOR_ADDRESS, ETH_RPC_URL,
+    /// LAYER1_CHAIN_ID, NODE_ECDSA_KEY_FILE_HOST, NODE_BLS_KEY_FILE_HOST, the two key passwords,
+    /// REG_QUORUM_NUMBERS, OPERATOR_SOCKET). Everything that would make the transaction fail is
+    /// checked and explained before it is sent.
+    OptIn(avs::OptArgs),
+    /// Opt out of the MACH AVS (deregister from the quorums).
+    OptOut(avs::OptArgs),
+    /// The operator's standing with the MACH AVS.
+    #[command(subcommand)]
+    Avs(AvsCommand),
     /// Deploy EigenLayer and MACH to an L1 (and, soon, run a whole local network).
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
@@ -37,11 +55,27 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
+#[derive(Subcommand, Debug)]
+enum AvsCommand {
+    /// Registered or not, operator ID, quorums and stake, allowlist.
+    Status {
+        #[command(flatten)]
+        args: avs::OptArgs,
+        /// The operator to look up [default: OPERATOR_ECDSA_ADDRESS, else the ECDSA key file's].
+        #[arg(long, value_name = "ADDRESS")]
+        operator: Option<alloy::primitives::Address>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Operator(cmd) => operator::run(cmd),
+        Command::OptIn(args) => avs::opt_in(args),
+        Command::OptOut(args) => avs::opt_out(args),
+        Command::Avs(AvsCommand::Status { args, operator }) => avs::status(args, operator),
         Command::Devnet(cmd) => devnet::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };

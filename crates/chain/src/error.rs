@@ -55,6 +55,9 @@ pub enum ChainError {
         /// What is wrong.
         reason: String,
     },
+    /// A check before sending found the action cannot succeed; nothing was sent.
+    #[error("{0}")]
+    Refused(String),
     /// A key could not be loaded or used.
     #[error(transparent)]
     Key(#[from] mach_keys::KeyError),

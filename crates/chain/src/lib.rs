@@ -5,6 +5,7 @@
 //! EigenLayer bindings come from `eigen-utils` (`rewardsv2`, the pre-slashing line MACH mainnet
 //! runs); ours from `mach-contracts`.
 
+pub mod avs;
 pub mod deployment;
 mod error;
 pub mod operator;
@@ -12,4 +13,4 @@ pub mod tx;
 
 pub use deployment::{AvsAddresses, Deployment};
 pub use error::ChainError;
-pub use tx::{connect, Connection};
+pub use tx::{connect, connect_read_only, Connection};

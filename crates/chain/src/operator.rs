@@ -2,10 +2,13 @@
 //! (opt in) with the AVS's RegistryCoordinator with a BLS key.
 
 use crate::{AvsAddresses, ChainError, Connection};
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::signers::SignerSync;
+use eigen_utils::rewardsv2::core::avs_directory::AVSDirectory;
 use eigen_utils::rewardsv2::core::delegation_manager::{DelegationManager, IDelegationManager};
 use eigen_utils::rewardsv2::core::strategy_manager::StrategyManager;
 use eigen_utils::rewardsv2::middleware::registry_coordinator::{
@@ -83,6 +86,8 @@ pub async fn deposit_into_strategy(
 
 /// Registers the connection's account with the AVS for `quorums`, proving possession of the BLS
 /// key and signing the AVSDirectory's registration digest with `ecdsa` (the account's key).
+/// No checks beyond the contracts' own: `mach opt-in` runs [`crate::avs::opt_in`], which
+/// explains refusals before sending.
 pub async fn register_with_avs(
     conn: &Connection,
     ecdsa: &PrivateKeySigner,
@@ -91,6 +96,23 @@ pub async fn register_with_avs(
     quorums: &[u8],
     socket: &str,
 ) -> Result<(), ChainError> {
+    let tx = registration_tx(conn, ecdsa, bls, avs, quorums, socket).await?;
+    conn.send("register the operator with the RegistryCoordinator", tx)
+        .await?;
+    Ok(())
+}
+
+/// The `registerOperator` transaction: BLS proof of possession, G1 and G2 keys, and the
+/// operator's ECDSA signature over the AVSDirectory digest with a fresh salt and a one-hour
+/// expiry.
+pub async fn registration_tx(
+    conn: &Connection,
+    ecdsa: &PrivateKeySigner,
+    bls: &BlsSecretKey,
+    avs: &AvsAddresses,
+    quorums: &[u8],
+    socket: &str,
+) -> Result<TransactionRequest, ChainError> {
     let rc = RegistryCoordinator::new(avs.registry_coordinator, &conn.provider);
     let sm = MachServiceManager::new(avs.mach_service_manager, &conn.provider);
     let avs_directory = sm
@@ -122,27 +144,18 @@ pub async fn register_with_avs(
 
     // The AVSDirectory checks the operator's ECDSA signature over its registration digest.
     let salt = B256::random();
-    let latest = conn
-        .provider
-        .get_block_number()
-        .await
-        .map_err(|e| ChainError::Rpc {
-            what: "read the block number".into(),
-            reason: e.to_string(),
-        })?;
     let timestamp = conn
         .provider
-        .get_block_by_number(latest.into())
+        .get_block_by_number(BlockNumberOrTag::Latest)
         .await
-        .ok()
-        .flatten()
+        .map_err(|e| ChainError::Rpc {
+            what: "read the latest block".into(),
+            reason: e.to_string(),
+        })?
         .map(|b| b.header.timestamp)
         .unwrap_or_default();
     let expiry = U256::from(timestamp + 3600);
-    let avs_dir = eigen_utils::rewardsv2::core::avs_directory::AVSDirectory::new(
-        avs_directory,
-        &conn.provider,
-    );
+    let avs_dir = AVSDirectory::new(avs_directory, &conn.provider);
     let digest = avs_dir
         .calculateOperatorAVSRegistrationDigestHash(
             conn.sender,
@@ -162,19 +175,14 @@ pub async fn register_with_avs(
         salt,
         expiry,
     };
-
-    let call = rc.registerOperator(
-        Bytes::from(quorums.to_vec()),
-        socket.to_string(),
-        params,
-        operator_signature,
-    );
-    conn.send(
-        "register the operator with the RegistryCoordinator",
-        call.into_transaction_request(),
-    )
-    .await?;
-    Ok(())
+    Ok(rc
+        .registerOperator(
+            Bytes::from(quorums.to_vec()),
+            socket.to_string(),
+            params,
+            operator_signature,
+        )
+        .into_transaction_request())
 }
 
 /// Deregisters the connection's account from `quorums` of the AVS.
@@ -221,4 +229,169 @@ pub(crate) fn read_error(what: &str, e: alloy::contract::Error) -> ChainError {
             reason: other.to_string(),
         },
     }
+}
+
+/// What EigenLayer knows about an operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElOperatorStatus {
+    /// Whether the address is a registered EigenLayer operator.
+    pub registered: bool,
+    /// Its delegation approver and opt-out window (zero when not registered).
+    pub details: OperatorDetails,
+    /// The newest metadata URI it published, if the node can find the event.
+    pub metadata_uri: Option<String>,
+    /// Delegated shares per strategy (strategies found from share-increase events).
+    pub shares: Vec<(Address, U256)>,
+    /// AVSs it registered with, and whether it still is, from AVSDirectory events.
+    pub avs_registrations: Vec<(Address, bool)>,
+    /// Why events could not be read, when the endpoint refused the log queries.
+    pub events_unavailable: Option<String>,
+}
+
+/// Reads an operator's EigenLayer state. Metadata, strategies and AVS registrations come from
+/// event logs; an endpoint that refuses wide log queries leaves them empty and says why.
+pub async fn el_status(
+    conn: &Connection,
+    delegation_manager: Address,
+    operator: Address,
+) -> Result<ElOperatorStatus, ChainError> {
+    use alloy::rpc::types::Filter;
+    use alloy::sol_types::SolEvent;
+    use eigen_utils::rewardsv2::core::avs_directory::AVSDirectory as Avsd;
+
+    let dm = DelegationManager::new(delegation_manager, &conn.provider);
+    let registered = dm.isOperator(operator).call().await.map_err(|e| {
+        read_error(
+            "ask the DelegationManager whether the address is an operator",
+            e,
+        )
+    })?;
+    let mut status = ElOperatorStatus {
+        registered,
+        details: OperatorDetails {
+            delegation_approver: Address::ZERO,
+            staker_opt_out_window_blocks: 0,
+        },
+        metadata_uri: None,
+        shares: Vec::new(),
+        avs_registrations: Vec::new(),
+        events_unavailable: None,
+    };
+    if !registered {
+        return Ok(status);
+    }
+    let details = dm
+        .operatorDetails(operator)
+        .call()
+        .await
+        .map_err(|e| read_error("read the operator details", e))?;
+    status.details = OperatorDetails {
+        delegation_approver: details.delegationApprover,
+        staker_opt_out_window_blocks: details.stakerOptOutWindowBlocks,
+    };
+
+    let topic = operator.into_word();
+    let by_operator = |address: Option<Address>, signature: B256| {
+        let filter = Filter::new()
+            .event_signature(signature)
+            .topic1(topic)
+            .from_block(0u64);
+        match address {
+            Some(a) => filter.address(a),
+            None => filter,
+        }
+    };
+    let metadata_logs = conn
+        .provider
+        .get_logs(&by_operator(
+            Some(delegation_manager),
+            DelegationManager::OperatorMetadataURIUpdated::SIGNATURE_HASH,
+        ))
+        .await;
+    let share_logs = conn
+        .provider
+        .get_logs(&by_operator(
+            Some(delegation_manager),
+            DelegationManager::OperatorSharesIncreased::SIGNATURE_HASH,
+        ))
+        .await;
+    let avs_logs = conn
+        .provider
+        .get_logs(&by_operator(
+            None,
+            Avsd::OperatorAVSRegistrationStatusUpdated::SIGNATURE_HASH,
+        ))
+        .await;
+    let (metadata_logs, share_logs, avs_logs) = match (metadata_logs, share_logs, avs_logs) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            status.events_unavailable = Some(e.to_string());
+            return Ok(status);
+        }
+    };
+    status.metadata_uri = metadata_logs.iter().rev().find_map(|log| {
+        DelegationManager::OperatorMetadataURIUpdated::decode_log_data(log.data())
+            .ok()
+            .map(|e| e.metadataURI)
+    });
+    let mut strategies: Vec<Address> = share_logs
+        .iter()
+        .filter_map(|log| {
+            DelegationManager::OperatorSharesIncreased::decode_log_data(log.data()).ok()
+        })
+        .map(|e| e.strategy)
+        .collect();
+    strategies.sort();
+    strategies.dedup();
+    for strategy in strategies {
+        let shares = dm
+            .operatorShares(operator, strategy)
+            .call()
+            .await
+            .map_err(|e| read_error("read the operator's shares", e))?;
+        status.shares.push((strategy, shares));
+    }
+    for log in &avs_logs {
+        if let Ok(event) = Avsd::OperatorAVSRegistrationStatusUpdated::decode_log_data(log.data()) {
+            let registered = event.status == 1;
+            match status
+                .avs_registrations
+                .iter_mut()
+                .find(|(avs, _)| *avs == event.avs)
+            {
+                Some(entry) => entry.1 = registered,
+                None => status.avs_registrations.push((event.avs, registered)),
+            }
+        }
+    }
+    Ok(status)
+}
+
+/// Updates the operator's details and, when given, its metadata URI.
+pub async fn update_operator(
+    conn: &Connection,
+    delegation_manager: Address,
+    details: &OperatorDetails,
+    metadata_uri: Option<&str>,
+) -> Result<(), ChainError> {
+    let dm = DelegationManager::new(delegation_manager, &conn.provider);
+    let call = dm.modifyOperatorDetails(IDelegationManager::OperatorDetails {
+        __deprecated_earningsReceiver: conn.sender,
+        delegationApprover: details.delegation_approver,
+        stakerOptOutWindowBlocks: details.staker_opt_out_window_blocks,
+    });
+    conn.send(
+        "modify the operator details in the DelegationManager",
+        call.into_transaction_request(),
+    )
+    .await?;
+    if let Some(uri) = metadata_uri {
+        conn.send(
+            "update the operator metadata URI in the DelegationManager",
+            dm.updateOperatorMetadataURI(uri.to_string())
+                .into_transaction_request(),
+        )
+        .await?;
+    }
+    Ok(())
 }

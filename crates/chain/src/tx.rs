@@ -56,7 +56,79 @@ pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<Connection, 
     })
 }
 
+/// Connects to `url` without a key, for reads about `address` (status commands).
+pub async fn connect_read_only(url: &str, address: Address) -> Result<Connection, ChainError> {
+    let parsed: url::Url = url
+        .parse()
+        .map_err(|e: url::ParseError| ChainError::InvalidUrl {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
+    let provider = ProviderBuilder::new().connect_http(parsed).erased();
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| ChainError::Unreachable {
+            url: url.into(),
+            reason: e.to_string(),
+        })?;
+    Ok(Connection {
+        provider,
+        sender: address,
+        chain_id,
+        url: url.into(),
+    })
+}
+
 impl Connection {
+    /// Refuses, before anything is sent, when the sender cannot pay for `tx`: its estimated gas
+    /// at the current fee (doubled, as fees move) must be covered by the balance. A revert at
+    /// estimation is reported as such.
+    pub async fn ensure_funds(
+        &self,
+        what: &str,
+        tx: &TransactionRequest,
+    ) -> Result<(), ChainError> {
+        let balance = self.balance().await?;
+        let gas = self
+            .provider
+            .estimate_gas(tx.clone().from(self.sender))
+            .await
+            .map_err(|e| rpc_failure(what, &e))?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(|e| ChainError::Rpc {
+                what: "estimate fees".into(),
+                reason: e.to_string(),
+            })?;
+        let needed = alloy::primitives::U256::from(gas)
+            * alloy::primitives::U256::from(fees.max_fee_per_gas)
+            * alloy::primitives::U256::from(2);
+        if balance < needed {
+            return Err(ChainError::Refused(format!(
+                "{} has {} ETH but needs about {} ETH to {what}; fund it and retry (the operator \
+                 guide recommends 0.3 ETH on mainnet)",
+                self.sender,
+                format_ether(balance),
+                format_ether(needed)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The sender's balance in wei.
+    pub async fn balance(&self) -> Result<alloy::primitives::U256, ChainError> {
+        self.provider
+            .get_balance(self.sender)
+            .await
+            .map_err(|e| ChainError::Rpc {
+                what: format!("read the balance of {}", self.sender),
+                reason: e.to_string(),
+            })
+    }
+
     /// Sends `tx` and waits for its receipt; `what` names the action and contract in errors
     /// ("initialize DelegationManager"). A revert, at estimation or on chain, is decoded.
     pub async fn send(
@@ -130,6 +202,14 @@ impl Connection {
     }
 }
 
+/// Wei as ETH with up to 6 decimals.
+pub fn format_ether(wei: alloy::primitives::U256) -> String {
+    let micro = wei / alloy::primitives::U256::from(1_000_000_000_000u64);
+    let micro: u128 = micro.try_into().unwrap_or(u128::MAX);
+    let text = format!("{}.{:06}", micro / 1_000_000, micro % 1_000_000);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Turns a failed RPC call into a revert with its decoded reason, or an RPC error.
 pub fn rpc_failure(what: &str, e: &RpcError<TransportErrorKind>) -> ChainError {
     match revert_reason(e) {
@@ -177,6 +257,23 @@ pub fn decode_revert(data: &Bytes) -> String {
 mod tests {
     use super::*;
     use alloy::sol_types::SolError;
+
+    #[test]
+    fn ether_amounts() {
+        let eth = alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
+        assert_eq!(
+            format_ether(
+                eth * alloy::primitives::U256::from(3) / alloy::primitives::U256::from(10)
+            ),
+            "0.3"
+        );
+        assert_eq!(format_ether(eth * alloy::primitives::U256::from(12)), "12");
+        assert_eq!(format_ether(alloy::primitives::U256::from(1000)), "0");
+        assert_eq!(
+            format_ether(alloy::primitives::U256::from(1_234_567_000_000_000u64)),
+            "0.001234"
+        );
+    }
 
     #[test]
     fn decodes_the_three_kinds_of_revert() {

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 pub struct PasswordSource {
     key_type: KeyType,
     file: Option<PathBuf>,
+    given: Option<Zeroizing<String>>,
     prompt: bool,
 }
 
@@ -22,8 +23,16 @@ impl PasswordSource {
         Self {
             key_type,
             file,
+            given: None,
             prompt: std::io::stdin().is_terminal(),
         }
+    }
+
+    /// Uses `password` (for example the variable's value from an env file) before the process
+    /// environment; a password file still comes first.
+    pub fn with_password(mut self, password: Option<String>) -> Self {
+        self.given = password.map(Zeroizing::new);
+        self
     }
 
     /// The password of an existing key file. A set but empty environment variable means the
@@ -67,6 +76,9 @@ impl PasswordSource {
         if let Some(file) = &self.file {
             return read_password_file(file);
         }
+        if let Some(given) = &self.given {
+            return Ok(given.clone());
+        }
         let var = self.key_type.password_env();
         if let Some(value) = env(var) {
             return Ok(Zeroizing::new(value));
@@ -109,6 +121,7 @@ mod tests {
         PasswordSource {
             key_type: KeyType::Bls,
             file,
+            given: None,
             prompt,
         }
     }
@@ -130,6 +143,24 @@ mod tests {
         std::fs::write(&f, "a\r\n\n").unwrap();
         let got = source(Some(f), true).resolve(&env, &no_prompt).unwrap();
         assert_eq!(got.as_str(), "a\r\n");
+    }
+
+    #[test]
+    fn given_password_beats_env_but_not_file() {
+        let env = |_: &str| Some("from-env".to_string());
+        let given = source(None, false).with_password(Some("from-env-file".into()));
+        assert_eq!(
+            given.resolve(&env, &no_prompt).unwrap().as_str(),
+            "from-env-file"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("pw");
+        std::fs::write(&f, "from-file").unwrap();
+        let both = source(Some(f), false).with_password(Some("x".into()));
+        assert_eq!(
+            both.resolve(&env, &no_prompt).unwrap().as_str(),
+            "from-file"
+        );
     }
 
     #[test]

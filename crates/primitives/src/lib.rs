@@ -6,7 +6,9 @@
 //! not verify.
 
 pub mod alert;
+pub mod env;
 pub mod ids;
+pub mod operator;
 
 pub use alert::{sign_hash, Alert, MessageHash};
 pub use ids::OperatorId;

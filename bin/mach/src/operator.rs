@@ -1,0 +1,494 @@
+//! `mach operator …`: EigenLayer operator registration with the `eigenlayer` CLI's files
+//! (`operator.yaml`, `metadata.json`).
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use mach_chain::operator::{self, OperatorDetails};
+use mach_chain::tx::format_ether;
+use mach_keys::{KeyFile, KeyType, PublicKeyInfo};
+use mach_primitives::operator::{is_http_url, OperatorFile, OperatorMetadata, OperatorSection};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCommand {
+    /// Write operator.yaml and metadata.json (the `eigenlayer operator config create` files).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Register the operator with EigenLayer's DelegationManager.
+    Register(OperatorFileArgs),
+    /// Update the operator's delegation details and metadata URI from operator.yaml.
+    Update(OperatorFileArgs),
+    /// Show the operator's EigenLayer registration, shares and AVS registrations.
+    Status {
+        /// The operator.yaml file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Ask for (or take from flags) the operator's settings and write the two files.
+    Create(Box<ConfigArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct OperatorFileArgs {
+    /// The operator.yaml file.
+    file: PathBuf,
+    /// Password file for the ECDSA key (else OPERATOR_ECDSA_KEY_PASSWORD, else a prompt).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Fail instead of asking for values not given as flags.
+    #[arg(long)]
+    non_interactive: bool,
+    /// Directory to write operator.yaml and metadata.json in.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    dir: PathBuf,
+    /// The operator's ECDSA key file (its address becomes the operator address).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// Who must approve delegations (zero address: anyone may delegate).
+    #[arg(long, value_name = "ADDRESS")]
+    delegation_approver: Option<Address>,
+    /// Blocks a staker must wait to undelegate.
+    #[arg(long, value_name = "BLOCKS")]
+    staker_opt_out_window_blocks: Option<u32>,
+    /// Public URL where metadata.json will be published.
+    #[arg(long, value_name = "URL")]
+    metadata_url: Option<String>,
+    /// L1 JSON-RPC endpoint.
+    #[arg(long, value_name = "URL")]
+    rpc_url: Option<String>,
+    /// L1 chain ID (1 mainnet, 17000 Holesky).
+    #[arg(long)]
+    chain_id: Option<u64>,
+    /// EigenLayer DelegationManager address on that chain.
+    #[arg(long, value_name = "ADDRESS")]
+    delegation_manager: Option<Address>,
+    /// Operator name shown to stakers (metadata.json).
+    #[arg(long)]
+    name: Option<String>,
+    /// Operator website (metadata.json).
+    #[arg(long)]
+    website: Option<String>,
+    /// Description shown to stakers (metadata.json).
+    #[arg(long)]
+    description: Option<String>,
+    /// URL of a PNG logo (metadata.json).
+    #[arg(long)]
+    logo: Option<String>,
+    /// X/Twitter profile URL (metadata.json).
+    #[arg(long)]
+    twitter: Option<String>,
+}
+
+pub fn run(cmd: OperatorCommand) -> Result<()> {
+    match cmd {
+        OperatorCommand::Config(ConfigCommand::Create(args)) => config_create(*args),
+        OperatorCommand::Register(args) => block_on(register(args)),
+        OperatorCommand::Update(args) => block_on(update(args)),
+        OperatorCommand::Status { file } => block_on(status(file)),
+    }
+}
+
+pub fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+    tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")?
+        .block_on(future)
+}
+
+/// Asks on the terminal for values not given as flags.
+struct Asker {
+    interactive: bool,
+    missing: Vec<&'static str>,
+}
+
+impl Asker {
+    fn ask(
+        &mut self,
+        flag: &'static str,
+        question: &str,
+        default: Option<&str>,
+    ) -> Result<Option<String>> {
+        if !self.interactive {
+            match default {
+                Some(d) => return Ok(Some(d.to_string())),
+                None => {
+                    self.missing.push(flag);
+                    return Ok(None);
+                }
+            }
+        }
+        let mut stderr = std::io::stderr();
+        match default {
+            Some(d) => write!(stderr, "{question} [{d}]: ")?,
+            None => write!(stderr, "{question}: ")?,
+        }
+        stderr.flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let line = line.trim();
+        Ok(Some(if line.is_empty() {
+            default.unwrap_or_default().to_string()
+        } else {
+            line.to_string()
+        }))
+    }
+
+    fn value<T: std::str::FromStr>(
+        &mut self,
+        given: Option<T>,
+        flag: &'static str,
+        question: &str,
+        default: Option<&str>,
+    ) -> Result<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        if given.is_some() {
+            return Ok(given);
+        }
+        match self.ask(flag, question, default)? {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("{flag} {text:?}: {e}")),
+        }
+    }
+}
+
+fn config_create(args: ConfigArgs) -> Result<()> {
+    let interactive = !args.non_interactive && std::io::stdin().is_terminal();
+    let mut asker = Asker {
+        interactive,
+        missing: Vec::new(),
+    };
+    let key_file: Option<PathBuf> = asker.value(
+        args.key_file,
+        "--key-file",
+        "ECDSA key file of the operator",
+        None,
+    )?;
+    let approver: Option<Address> = asker.value(
+        args.delegation_approver,
+        "--delegation-approver",
+        "Delegation approver address (zero: anyone may delegate)",
+        Some("0x0000000000000000000000000000000000000000"),
+    )?;
+    let window: Option<u32> = asker.value(
+        args.staker_opt_out_window_blocks,
+        "--staker-opt-out-window-blocks",
+        "Staker opt-out window in blocks",
+        Some("0"),
+    )?;
+    let metadata_url: Option<String> = asker.value(
+        args.metadata_url,
+        "--metadata-url",
+        "Public URL of metadata.json",
+        None,
+    )?;
+    let rpc_url: Option<String> = asker.value(args.rpc_url, "--rpc-url", "L1 RPC URL", None)?;
+    let chain_id: Option<u64> = asker.value(
+        args.chain_id,
+        "--chain-id",
+        "L1 chain ID (1 mainnet, 17000 Holesky)",
+        None,
+    )?;
+    let delegation_manager: Option<Address> = asker.value(
+        args.delegation_manager,
+        "--delegation-manager",
+        "EigenLayer DelegationManager address",
+        None,
+    )?;
+    let name: Option<String> = asker.value(args.name, "--name", "Operator name", None)?;
+    let website: Option<String> =
+        asker.value(args.website, "--website", "Website URL", Some(""))?;
+    let description: Option<String> =
+        asker.value(args.description, "--description", "Description", None)?;
+    let logo: Option<String> = asker.value(args.logo, "--logo", "Logo URL (.png)", Some(""))?;
+    let twitter: Option<String> =
+        asker.value(args.twitter, "--twitter", "X/Twitter URL", Some(""))?;
+    if !asker.missing.is_empty() {
+        bail!(
+            "missing values: pass {} (or run in a terminal without --non-interactive to be asked)",
+            asker.missing.join(", ")
+        );
+    }
+    let (
+        Some(key_file),
+        Some(approver),
+        Some(window),
+        Some(metadata_url),
+        Some(rpc_url),
+        Some(chain_id),
+        Some(delegation_manager),
+        Some(name),
+        Some(description),
+    ) = (
+        key_file,
+        approver,
+        window,
+        metadata_url,
+        rpc_url,
+        chain_id,
+        delegation_manager,
+        name,
+        description,
+    )
+    else {
+        bail!("missing values");
+    };
+    let metadata = OperatorMetadata {
+        name,
+        website: website.unwrap_or_default(),
+        description,
+        logo: logo.unwrap_or_default(),
+        twitter: twitter.unwrap_or_default(),
+    };
+    let problems = metadata.problems();
+    if !problems.is_empty() {
+        bail!("metadata is not valid: {}", problems.join("; "));
+    }
+    if !is_http_url(&metadata_url) {
+        bail!("--metadata-url {metadata_url:?} must be an http(s) URL where metadata.json will be published");
+    }
+    let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
+    let address = match KeyFile::read(&key_file, Some(KeyType::Ecdsa))?.public() {
+        PublicKeyInfo::Ecdsa { address } => *address,
+        PublicKeyInfo::Bls { .. } => bail!(
+            "{} is a BLS key file; pass the ECDSA key file",
+            key_file.display()
+        ),
+    };
+    let file = OperatorFile {
+        operator: OperatorSection {
+            address,
+            delegation_approver_address: approver,
+            staker_opt_out_window_blocks: window,
+            metadata_url,
+        },
+        el_delegation_manager_address: delegation_manager,
+        eth_rpc_url: rpc_url,
+        chain_id,
+        private_key_store_path: key_file.to_string_lossy().into_owned(),
+        signer_type: "local_keystore".into(),
+    };
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let yaml_path = args.dir.join("operator.yaml");
+    let metadata_path = args.dir.join("metadata.json");
+    for path in [&yaml_path, &metadata_path] {
+        if path.exists() {
+            bail!(
+                "{} already exists; move it away or choose another --dir",
+                path.display()
+            );
+        }
+    }
+    std::fs::write(&yaml_path, file.to_yaml().map_err(anyhow::Error::msg)?)
+        .with_context(|| format!("cannot write {}", yaml_path.display()))?;
+    std::fs::write(
+        &metadata_path,
+        serde_json::to_string_pretty(&metadata)? + "\n",
+    )
+    .with_context(|| format!("cannot write {}", metadata_path.display()))?;
+    println!(
+        "Wrote {} and {}",
+        yaml_path.display(),
+        metadata_path.display()
+    );
+    println!(
+        "Publish metadata.json at {} before `mach operator register {}`.",
+        file.operator.metadata_url,
+        yaml_path.display()
+    );
+    Ok(())
+}
+
+fn load_file(path: &Path) -> Result<OperatorFile> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    OperatorFile::from_yaml(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a valid operator.yaml: {e}", path.display()))
+}
+
+/// Fetches the metadata at `url` (http(s), `file://` or a local path) and checks its fields.
+async fn check_metadata(url: &str) -> Result<()> {
+    let text = if is_http_url(url) {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()?;
+        let response = client.get(url).send().await.with_context(|| {
+            format!(
+                "cannot fetch the operator metadata from {url}; publish metadata.json there first"
+            )
+        })?;
+        if !response.status().is_success() {
+            bail!("fetching the operator metadata from {url} returned {}; publish metadata.json there first", response.status());
+        }
+        response
+            .text()
+            .await
+            .with_context(|| format!("cannot read the metadata at {url}"))?
+    } else {
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        tracing::warn!(
+            url,
+            "the metadata URL is not http(s); stakers and explorers will not be able to read it"
+        );
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the operator metadata at {url}"))?
+    };
+    let metadata: OperatorMetadata = serde_json::from_str(&text)
+        .with_context(|| format!("the metadata at {url} is not a valid metadata.json"))?;
+    let problems = metadata.problems();
+    if !problems.is_empty() {
+        bail!(
+            "the metadata at {url} is not valid: {}",
+            problems.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// Loads operator.yaml and its key, checks metadata, key and chain, and connects.
+async fn prepare(args: &OperatorFileArgs) -> Result<(OperatorFile, mach_chain::Connection)> {
+    let file = load_file(&args.file)?;
+    check_metadata(&file.operator.metadata_url).await?;
+    let key_path = PathBuf::from(&file.private_key_store_path);
+    let signer = crate::keys::ecdsa_signer(&key_path, args.password_file.clone(), None)?;
+    if signer.address() != file.operator.address {
+        bail!(
+            "the key {} is for {}, but operator.yaml says the operator is {}; fix operator.address or private_key_store_path",
+            key_path.display(),
+            signer.address(),
+            file.operator.address
+        );
+    }
+    let conn = mach_chain::connect(&file.eth_rpc_url, signer).await?;
+    if conn.chain_id != file.chain_id {
+        bail!(
+            "{} is chain {}, but operator.yaml says chain_id {}",
+            file.eth_rpc_url,
+            conn.chain_id,
+            file.chain_id
+        );
+    }
+    Ok((file, conn))
+}
+
+fn details(file: &OperatorFile) -> OperatorDetails {
+    OperatorDetails {
+        delegation_approver: file.operator.delegation_approver_address,
+        staker_opt_out_window_blocks: file.operator.staker_opt_out_window_blocks,
+    }
+}
+
+async fn register(args: OperatorFileArgs) -> Result<()> {
+    let (file, conn) = prepare(&args).await?;
+    let dm = file.el_delegation_manager_address;
+    let status = operator::el_status(&conn, dm, conn.sender).await?;
+    if status.registered {
+        bail!("{} is already registered with EigenLayer; use `mach operator update` to change its details", conn.sender);
+    }
+    if conn.balance().await?.is_zero() {
+        bail!(
+            "{} has no ETH to pay for the registration; fund it (the operator guide recommends 0.3 ETH on mainnet) and retry",
+            conn.sender
+        );
+    }
+    operator::register_as_operator(&conn, dm, &details(&file), &file.operator.metadata_url).await?;
+    println!("Operator is registered successfully to EigenLayer");
+    println!(
+        "Address: {}  (balance left {} ETH)",
+        conn.sender,
+        format_ether(conn.balance().await?)
+    );
+    Ok(())
+}
+
+async fn update(args: OperatorFileArgs) -> Result<()> {
+    let (file, conn) = prepare(&args).await?;
+    let dm = file.el_delegation_manager_address;
+    let status = operator::el_status(&conn, dm, conn.sender).await?;
+    if !status.registered {
+        bail!(
+            "{} is not registered with EigenLayer yet; run `mach operator register {}` first",
+            conn.sender,
+            args.file.display()
+        );
+    }
+    operator::update_operator(
+        &conn,
+        dm,
+        &details(&file),
+        Some(&file.operator.metadata_url),
+    )
+    .await?;
+    println!("Operator details and metadata URI updated");
+    Ok(())
+}
+
+async fn status(path: PathBuf) -> Result<()> {
+    let file = load_file(&path)?;
+    let conn = mach_chain::connect_read_only(&file.eth_rpc_url, file.operator.address).await?;
+    let status = operator::el_status(
+        &conn,
+        file.el_delegation_manager_address,
+        file.operator.address,
+    )
+    .await?;
+    println!("Operator: {}", file.operator.address);
+    if !status.registered {
+        println!(
+            "Registered with EigenLayer: no (run `mach operator register {}`)",
+            path.display()
+        );
+        return Ok(());
+    }
+    println!("Registered with EigenLayer: yes");
+    println!(
+        "Delegation approver: {}",
+        status.details.delegation_approver
+    );
+    println!(
+        "Staker opt-out window: {} blocks",
+        status.details.staker_opt_out_window_blocks
+    );
+    if let Some(reason) = &status.events_unavailable {
+        println!("Metadata, shares, AVSs: unknown (the RPC refused the log queries: {reason})");
+        return Ok(());
+    }
+    println!(
+        "Metadata URI: {}",
+        status.metadata_uri.as_deref().unwrap_or("(none found)")
+    );
+    if status.shares.is_empty() {
+        println!("Shares: none");
+    }
+    for (strategy, shares) in &status.shares {
+        println!("Shares in strategy {strategy}: {shares}");
+    }
+    if status.avs_registrations.is_empty() {
+        println!("AVS registrations: none");
+    }
+    for (avs, registered) in &status.avs_registrations {
+        println!(
+            "AVS {avs}: {}",
+            if *registered {
+                "registered"
+            } else {
+                "deregistered"
+            }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `.env` files as the reference deployment writes them (`env.example`, `env.opt-example`):
+//! `KEY=value` lines, `#` comments, optional `export`, single quotes taken literally, double
+//! quotes with `\"` escapes, and `${VAR}` / `$VAR` expanded from earlier lines or the process
+//! environment, the way docker compose and `run.sh` read them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A line that is not `KEY=value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvSyntaxError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for EnvSyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for EnvSyntaxError {}
+
+/// Parses `text`. `outer` looks up variables not defined earlier in the file (normally the
+/// process environment); an undefined variable expands to the empty string.
+pub fn parse_env(
+    text: &str,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, EnvSyntaxError> {
+    let mut vars = BTreeMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(EnvSyntaxError {
+                line: index + 1,
+                reason: format!("expected KEY=value, got {raw:?}"),
+            });
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(EnvSyntaxError {
+                line: index + 1,
+                reason: format!("invalid variable name {key:?}"),
+            });
+        }
+        let lookup = |name: &str| vars.get(name).cloned().or_else(|| outer(name));
+        let value = parse_value(value.trim(), &lookup).map_err(|reason| EnvSyntaxError {
+            line: index + 1,
+            reason,
+        })?;
+        vars.insert(key.to_string(), value);
+    }
+    Ok(vars)
+}
+
+fn parse_value(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    if let Some(rest) = value.strip_prefix('\'') {
+        let end = rest.find('\'').ok_or("unterminated single quote")?;
+        return Ok(rest[..end].to_string());
+    }
+    if let Some(rest) = value.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = rest.chars();
+        loop {
+            match chars.next() {
+                None => return Err("unterminated double quote".into()),
+                Some('"') => break,
+                Some('\\') => match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some(c) => out.push(c),
+                    None => return Err("unterminated double quote".into()),
+                },
+                Some(c) => out.push(c),
+            }
+        }
+        return Ok(expand(&out, lookup));
+    }
+    // Unquoted: a ` #` starts a comment.
+    let value = match value.find(" #") {
+        Some(i) => value[..i].trim_end(),
+        None => value,
+    };
+    Ok(expand(value, lookup))
+}
+
+fn expand(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let (name, consumed) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if name.is_empty() {
+            out.push('$');
+            rest = after;
+        } else {
+            out.push_str(&lookup(name).unwrap_or_default());
+            rest = &after[consumed..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_style_file() {
+        let text = "\
+# comment
+USER_HOME=${HOME}
+EIGENLAYER_HOME=${USER_HOME}/.eigenlayer
+NODE_ECDSA_KEY_FILE_HOST=${EIGENLAYER_HOME}/operator_keys/opr.ecdsa.key.json
+OPERATOR_BLS_KEY_PASSWORD='my pass /$'
+OPERATOR_ECDSA_KEY_PASSWORD=
+export LAYER1_CHAIN_ID=1 # mainnet
+QUOTED=\"a \\\"b\\\" $LAYER1_CHAIN_ID\"
+PRICE=$5
+";
+        let outer = |name: &str| (name == "HOME").then(|| "/home/op".to_string());
+        let vars = parse_env(text, &outer).unwrap();
+        assert_eq!(
+            vars["NODE_ECDSA_KEY_FILE_HOST"],
+            "/home/op/.eigenlayer/operator_keys/opr.ecdsa.key.json"
+        );
+        assert_eq!(vars["OPERATOR_BLS_KEY_PASSWORD"], "my pass /$");
+        assert_eq!(vars["OPERATOR_ECDSA_KEY_PASSWORD"], "");
+        assert_eq!(vars["LAYER1_CHAIN_ID"], "1");
+        assert_eq!(vars["QUOTED"], "a \"b\" 1");
+        assert_eq!(vars["PRICE"], "");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = parse_env("A=1\nnot a line\n", &|_| None).unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = parse_env("A='open\n", &|_| None).unwrap_err();
+        assert!(err.reason.contains("single quote"));
+    }
+}
