@@ -9,6 +9,7 @@ pub mod alert;
 pub mod env;
 pub mod ids;
 pub mod operator;
+pub mod rpc;
 
 pub use alert::{sign_hash, Alert, MessageHash};
 pub use ids::OperatorId;

@@ -1,0 +1,338 @@
+//! JSON shapes of the two MACH JSON-RPC interfaces (ARCHITECTURE section 4), shared by their
+//! servers and clients so both sides agree by construction.
+//!
+//! - verifier → operator node: `alert_blockMismatch`, `alert_blockHash`,
+//!   `alert_blockOutputOracleMismatch`, `health_check`, each with one object as the only param,
+//!   answered with [`AlertResponse`].
+//! - operator node → aggregator: `aggregator_initOperator`, `aggregator_createTask`,
+//!   `aggregator_processSignedTaskResponse`, positional params.
+//!
+//! Byte lists (`quorum_numbers`, `quorum_threshold_percentages`) are written the way the Go
+//! reference writes `[]byte` (base64) and read from base64, `0x` hex or an array of numbers, so
+//! either implementation can talk to the other.
+
+use crate::alert::{Alert, MessageHash};
+use alloy_primitives::{Address, Bytes, B256, U256};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// JSON-RPC method names.
+pub mod methods {
+    /// Verifier → node: a sequencer output root differs from the computed one.
+    pub const ALERT_BLOCK_MISMATCH: &str = "alert_blockMismatch";
+    /// Verifier → node: a block is invalid.
+    pub const ALERT_BLOCK_HASH: &str = "alert_blockHash";
+    /// Verifier → node: the L2 output oracle holds a wrong root.
+    pub const ALERT_BLOCK_OUTPUT_ORACLE_MISMATCH: &str = "alert_blockOutputOracleMismatch";
+    /// Verifier → node: proof of work done up to a block.
+    pub const HEALTH_CHECK: &str = "health_check";
+    /// Node → aggregator: announce the operator.
+    pub const INIT_OPERATOR: &str = "aggregator_initOperator";
+    /// Node → aggregator: get (or create) the task for an alert hash.
+    pub const CREATE_TASK: &str = "aggregator_createTask";
+    /// Node → aggregator: submit the operator's signature for a task.
+    pub const PROCESS_SIGNED_TASK_RESPONSE: &str = "aggregator_processSignedTaskResponse";
+}
+
+/// Params of `alert_blockMismatch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockMismatchParams {
+    /// Which AVS (rollup) the alert is for; may also come from the URL path.
+    #[serde(default)]
+    pub avs_name: String,
+    /// Output root the sequencer committed to.
+    pub invalid_output_root: B256,
+    /// Output root the verifier computed.
+    pub expect_output_root: B256,
+    /// The L2 block (hex quantity, or a number).
+    #[serde(deserialize_with = "quantity")]
+    pub l2_block_number: U256,
+}
+
+/// Params of `alert_blockHash`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockHashParams {
+    /// Which AVS the alert is for; may also come from the URL path.
+    #[serde(default)]
+    pub avs_name: String,
+    /// Hash of the invalid block.
+    pub hash: B256,
+}
+
+/// Params of `alert_blockOutputOracleMismatch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputOracleMismatchParams {
+    /// Which AVS the alert is for; may also come from the URL path.
+    #[serde(default)]
+    pub avs_name: String,
+    /// Output root the verifier computed.
+    pub expect_output_root: B256,
+    /// Index of the wrong entry in the output oracle.
+    #[serde(deserialize_with = "quantity")]
+    pub invalid_output_index: U256,
+}
+
+impl BlockMismatchParams {
+    /// The alert these params describe.
+    pub fn alert(&self) -> Alert {
+        Alert::BlockMismatch {
+            invalid_output_root: self.invalid_output_root,
+            expect_output_root: self.expect_output_root,
+            l2_block_number: self.l2_block_number,
+        }
+    }
+}
+
+impl BlockHashParams {
+    /// The alert these params describe.
+    pub fn alert(&self) -> Alert {
+        Alert::BlockHash { hash: self.hash }
+    }
+}
+
+impl OutputOracleMismatchParams {
+    /// The alert these params describe.
+    pub fn alert(&self) -> Alert {
+        Alert::BlockOutputOracleMismatch {
+            expect_output_root: self.expect_output_root,
+            invalid_output_index: self.invalid_output_index,
+        }
+    }
+}
+
+/// Params of `health_check`: the verifier has validated up to this block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheckParams {
+    /// Which AVS; may also come from the URL path.
+    #[serde(default)]
+    pub avs_name: String,
+    /// Hash of the newest validated block.
+    pub block_hash: B256,
+    /// Its number (hex quantity, or a number).
+    #[serde(deserialize_with = "quantity")]
+    pub block_number: U256,
+}
+
+/// The node's answer to an alert: the task it joined and the L1 transaction that confirmed it
+/// (zero while the quorum is not reached).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertResponse {
+    /// The aggregator's task index.
+    pub task_index: u32,
+    /// The `confirmAlert` transaction, zero if not confirmed yet.
+    pub tx_hash: B256,
+    /// The alert's message hash.
+    pub alert_hash: B256,
+}
+
+/// Result of `aggregator_initOperator`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitOperatorResponse {
+    /// Whether the aggregator accepts the operator.
+    pub ok: bool,
+    /// Why not, when it does not.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The params of `aggregator_initOperator`, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitOperatorParams {
+    /// L1 chain ID.
+    pub layer1_chain_id: u64,
+    /// Rollup chain ID.
+    pub chain_id: u64,
+    /// The operator's ID.
+    pub operator_id: B256,
+    /// The operator's address.
+    pub operator_address: Address,
+    /// The OperatorStateRetriever the node uses.
+    pub operator_state_retriever: Address,
+    /// The RegistryCoordinator the node uses.
+    pub registry_coordinator: Address,
+}
+
+impl InitOperatorParams {
+    /// The positional JSON params.
+    pub fn to_params(&self) -> serde_json::Value {
+        serde_json::json!([
+            self.layer1_chain_id,
+            self.chain_id,
+            Bytes::from(self.operator_id.to_vec()),
+            self.operator_address,
+            self.operator_state_retriever,
+            self.registry_coordinator,
+        ])
+    }
+}
+
+/// An alert task: what every operator signs (`aggregator_createTask` result and the first param
+/// of `aggregator_processSignedTaskResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertTaskInfo {
+    /// The alert's message hash.
+    pub alert_hash: B256,
+    /// Quorums whose stake must sign.
+    #[serde(serialize_with = "byte_list_out", deserialize_with = "byte_list_in")]
+    pub quorum_numbers: Vec<u8>,
+    /// Percentage of each quorum's stake that must sign.
+    #[serde(serialize_with = "byte_list_out", deserialize_with = "byte_list_in")]
+    pub quorum_threshold_percentages: Vec<u8>,
+    /// Monotonic index the aggregator gives the task.
+    pub task_index: u32,
+    /// L1 block whose registry state (keys, stakes) the signatures are checked against.
+    pub reference_block_number: u32,
+}
+
+impl AlertTaskInfo {
+    /// The hash operators sign for this task.
+    pub fn sign_hash(&self) -> B256 {
+        crate::alert::sign_hash(MessageHash(self.alert_hash), self.reference_block_number)
+    }
+}
+
+/// Result of `aggregator_processSignedTaskResponse`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTaskResponseReply {
+    /// Whether the signature was accepted.
+    pub reply: bool,
+    /// The `confirmAlert` transaction once the quorum is reached, else zero.
+    #[serde(deserialize_with = "hash_any")]
+    pub tx_hash: B256,
+}
+
+/// A U256 from a hex quantity string, a decimal string or a JSON number.
+fn quantity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .map(U256::from)
+            .ok_or_else(|| D::Error::custom(format!("{n} is not a non-negative integer"))),
+        serde_json::Value::String(s) => {
+            let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                Some(hex) => U256::from_str_radix(hex, 16),
+                None => U256::from_str_radix(&s, 10),
+            };
+            parsed.map_err(|e| D::Error::custom(format!("{s:?} is not a quantity: {e}")))
+        }
+        other => Err(D::Error::custom(format!(
+            "expected a quantity, got {other}"
+        ))),
+    }
+}
+
+fn byte_list_out<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine;
+    serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn byte_list_in<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    use base64::Engine;
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .ok_or_else(|| D::Error::custom(format!("{v} is not a byte")))
+            })
+            .collect(),
+        serde_json::Value::String(s) => match s.strip_prefix("0x") {
+            Some(hex) => alloy_primitives::hex::decode(hex)
+                .map_err(|e| D::Error::custom(format!("{s:?}: {e}"))),
+            None => base64::engine::general_purpose::STANDARD
+                .decode(&s)
+                .map_err(|e| D::Error::custom(format!("{s:?} is neither base64 nor 0x hex: {e}"))),
+        },
+        other => Err(D::Error::custom(format!(
+            "expected a byte list, got {other}"
+        ))),
+    }
+}
+
+/// A 32-byte hash from `0x` hex or an array of 32 numbers (Go's `[32]byte`).
+fn hash_any<'de, D: Deserializer<'de>>(deserializer: D) -> Result<B256, D::Error> {
+    use serde::de::Error;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(s) => s
+            .parse()
+            .map_err(|e| D::Error::custom(format!("{s:?}: {e}"))),
+        serde_json::Value::Array(items) => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .filter_map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            if bytes.len() == 32 && items.len() == 32 {
+                Ok(B256::from_slice(&bytes))
+            } else {
+                Err(D::Error::custom("expected 32 bytes"))
+            }
+        }
+        serde_json::Value::Null => Ok(B256::ZERO),
+        other => Err(D::Error::custom(format!("expected a hash, got {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn task_info_byte_lists_in_every_form() {
+        let task = AlertTaskInfo {
+            alert_hash: B256::repeat_byte(1),
+            quorum_numbers: vec![0],
+            quorum_threshold_percentages: vec![66],
+            task_index: 3,
+            reference_block_number: 100,
+        };
+        let written = serde_json::to_value(&task).unwrap();
+        assert_eq!(written["quorum_numbers"], "AA==");
+        assert_eq!(written["quorum_threshold_percentages"], "Qg==");
+        assert_eq!(
+            serde_json::from_value::<AlertTaskInfo>(written).unwrap(),
+            task
+        );
+        let as_array = json!({
+            "alert_hash": format!("{}", B256::repeat_byte(1)),
+            "quorum_numbers": [0], "quorum_threshold_percentages": "0x42",
+            "task_index": 3, "reference_block_number": 100
+        });
+        assert_eq!(
+            serde_json::from_value::<AlertTaskInfo>(as_array).unwrap(),
+            task
+        );
+    }
+
+    #[test]
+    fn alert_params_accept_numbers_and_quantities() {
+        let p: BlockMismatchParams = serde_json::from_value(json!({
+            "avs_name": "soneium",
+            "invalid_output_root": format!("{}", B256::repeat_byte(2)),
+            "expect_output_root": format!("{}", B256::repeat_byte(3)),
+            "l2_block_number": "0x10"
+        }))
+        .unwrap();
+        assert_eq!(p.l2_block_number, U256::from(16));
+        let h: HealthCheckParams = serde_json::from_value(json!({
+            "block_hash": format!("{}", B256::repeat_byte(4)), "block_number": 7
+        }))
+        .unwrap();
+        assert_eq!(h.block_number, U256::from(7));
+        assert_eq!(h.avs_name, "");
+        assert!(serde_json::from_value::<BlockHashParams>(json!({"hash": "0x12"})).is_err());
+    }
+
+    #[test]
+    fn reply_tx_hash_forms() {
+        let hex: SignedTaskResponseReply = serde_json::from_value(
+            json!({"reply": true, "tx_hash": format!("{}", B256::repeat_byte(9))}),
+        )
+        .unwrap();
+        let array: SignedTaskResponseReply =
+            serde_json::from_value(json!({"reply": true, "tx_hash": vec![9u8; 32]})).unwrap();
+        assert_eq!(hex, array);
+    }
+}
