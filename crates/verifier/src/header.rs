@@ -1,0 +1,306 @@
+//! Header rules that need only the parent header and the chain rules: numbering, time, gas
+//! limit, EIP-1559 base fee, fork-dependent fields, extra data and the post-merge constants.
+
+use alloy_consensus::{Header, EMPTY_OMMER_ROOT_HASH};
+use alloy_eips::{
+    eip1559::{BaseFeeParams, INITIAL_BASE_FEE},
+    eip7685::EMPTY_REQUESTS_HASH,
+};
+use alloy_hardforks::EthereumHardforks;
+use alloy_op_hardforks::OpHardforks;
+use alloy_primitives::{B256, B64, U256};
+
+use crate::{chain::ChainRules, error::BlockError};
+
+/// Largest gas limit a header may carry (geth's `MaxGasLimit`, 2^63 - 1).
+pub const MAX_GAS_LIMIT: u64 = 0x7fff_ffff_ffff_ffff;
+/// Smallest gas limit a header may carry.
+pub const MIN_GAS_LIMIT: u64 = 5000;
+/// A block's gas limit moves by less than parent / this per block (Ethereum rules).
+pub const GAS_LIMIT_BOUND_DIVISOR: u64 = 1024;
+/// Longest extra data before Holocene, in bytes.
+pub const MAX_EXTRA_DATA: usize = 32;
+
+fn field(field: &'static str, problem: &'static str) -> BlockError {
+    BlockError::HeaderField { field, problem }
+}
+
+/// Requires an optional field to be present exactly when `active`.
+fn presence<T>(value: &Option<T>, active: bool, name: &'static str) -> Result<(), BlockError> {
+    match (value.is_some(), active) {
+        (true, true) | (false, false) => Ok(()),
+        (false, true) => Err(field(
+            name,
+            "missing, the fork active at this block requires it",
+        )),
+        (true, false) => Err(field(name, "present before the fork that introduces it")),
+    }
+}
+
+/// The OP Stack Holocene EIP-1559 parameters in a header's extra data: version byte 0, then
+/// the max change denominator and the elasticity as big-endian u32.
+pub fn holocene_params(extra_data: &[u8]) -> Result<(u32, u32), BlockError> {
+    if extra_data.len() != 9 {
+        return Err(BlockError::ExtraData(format!(
+            "Holocene extra data is 9 bytes (version 0, denominator, elasticity), got {}",
+            extra_data.len()
+        )));
+    }
+    if extra_data[0] != 0 {
+        return Err(BlockError::ExtraData(format!(
+            "Holocene extra data version must be 0, got {}",
+            extra_data[0]
+        )));
+    }
+    let mut denominator = [0u8; 4];
+    let mut elasticity = [0u8; 4];
+    denominator.copy_from_slice(&extra_data[1..5]);
+    elasticity.copy_from_slice(&extra_data[5..9]);
+    Ok((
+        u32::from_be_bytes(denominator),
+        u32::from_be_bytes(elasticity),
+    ))
+}
+
+/// EIP-1559 parameters for the child of `parent` at `timestamp`. On OP Stack chains after
+/// Holocene the parent's extra data carries them (both zero: the chain's Canyon parameters).
+pub fn base_fee_params(
+    rules: &ChainRules,
+    parent: &Header,
+    timestamp: u64,
+) -> Result<BaseFeeParams, BlockError> {
+    if rules.is_optimism() && rules.is_holocene_active_at_timestamp(parent.timestamp) {
+        let (denominator, elasticity) = holocene_params(&parent.extra_data)?;
+        if denominator == 0 && elasticity == 0 {
+            return Ok(rules.base_fee_params_at(timestamp));
+        }
+        return Ok(BaseFeeParams::new(
+            u128::from(denominator),
+            u128::from(elasticity),
+        ));
+    }
+    Ok(rules.base_fee_params_at(timestamp))
+}
+
+/// The EIP-1559 base fee the child of `parent` must carry (`None` before London).
+pub fn expected_base_fee(
+    rules: &ChainRules,
+    parent: &Header,
+    number: u64,
+    timestamp: u64,
+) -> Result<Option<u64>, BlockError> {
+    if !rules.is_london_active_at_block(number) {
+        return Ok(None);
+    }
+    if !rules.is_london_active_at_block(parent.number) || parent.base_fee_per_gas.is_none() {
+        return Ok(Some(INITIAL_BASE_FEE));
+    }
+    let params = base_fee_params(rules, parent, timestamp)?;
+    if params.elasticity_multiplier == 0 || params.max_change_denominator == 0 {
+        return Err(BlockError::ExtraData(
+            "parent's EIP-1559 parameters have a zero".into(),
+        ));
+    }
+    Ok(Some(alloy_eips::eip1559::calc_next_block_base_fee(
+        parent.gas_used,
+        parent.gas_limit,
+        parent.base_fee_per_gas.unwrap_or_default(),
+        params,
+    )))
+}
+
+/// Checks every rule of `header` that depends only on `parent` (whose hash is `parent_hash`)
+/// and the chain rules. Body-dependent and execution-dependent fields are checked elsewhere.
+pub fn validate_header(
+    rules: &ChainRules,
+    parent: &Header,
+    parent_hash: B256,
+    header: &Header,
+) -> Result<(), BlockError> {
+    if header.parent_hash != parent_hash {
+        return Err(BlockError::ParentHash {
+            expected: parent_hash,
+            got: header.parent_hash,
+        });
+    }
+    let expected_number = parent.number.saturating_add(1);
+    if header.number != expected_number {
+        return Err(BlockError::Number {
+            expected: expected_number,
+            got: header.number,
+        });
+    }
+    if header.timestamp <= parent.timestamp {
+        return Err(BlockError::Timestamp {
+            parent: parent.timestamp,
+            got: header.timestamp,
+        });
+    }
+    let ts = header.timestamp;
+
+    // Extra data.
+    if rules.is_optimism() && rules.is_jovian_active_at_timestamp(ts) {
+        return Err(BlockError::Unsupported(
+            "OP Stack Jovian blocks (minimum base fee, DA footprint)".into(),
+        ));
+    }
+    if rules.is_optimism() && rules.is_holocene_active_at_timestamp(ts) {
+        let (denominator, elasticity) = holocene_params(&header.extra_data)?;
+        if denominator == 0 && elasticity != 0 {
+            return Err(BlockError::ExtraData(
+                "Holocene denominator is zero with a non-zero elasticity".into(),
+            ));
+        }
+    } else if header.extra_data.len() > MAX_EXTRA_DATA {
+        return Err(BlockError::ExtraData(format!(
+            "at most {MAX_EXTRA_DATA} bytes, got {}",
+            header.extra_data.len()
+        )));
+    }
+
+    // Gas limit and gas used.
+    let (min, max) = if rules.is_optimism() {
+        (0, MAX_GAS_LIMIT)
+    } else {
+        let mut parent_limit = parent.gas_limit;
+        if rules.is_london_active_at_block(header.number)
+            && !rules.is_london_active_at_block(parent.number)
+        {
+            parent_limit =
+                parent_limit.saturating_mul(BaseFeeParams::ethereum().elasticity_multiplier as u64);
+        }
+        let delta = parent_limit / GAS_LIMIT_BOUND_DIVISOR;
+        (
+            parent_limit
+                .saturating_sub(delta)
+                .saturating_add(1)
+                .max(MIN_GAS_LIMIT),
+            parent_limit
+                .saturating_add(delta)
+                .saturating_sub(1)
+                .min(MAX_GAS_LIMIT),
+        )
+    };
+    if header.gas_limit < min || header.gas_limit > max {
+        return Err(BlockError::GasLimit {
+            parent: parent.gas_limit,
+            min,
+            max,
+            got: header.gas_limit,
+        });
+    }
+    if header.gas_used > header.gas_limit {
+        return Err(BlockError::GasUsedOverLimit {
+            limit: header.gas_limit,
+            used: header.gas_used,
+        });
+    }
+
+    // EIP-1559 base fee.
+    let expected = expected_base_fee(rules, parent, header.number, ts)?;
+    if header.base_fee_per_gas != expected {
+        return Err(BlockError::BaseFee {
+            expected,
+            got: header.base_fee_per_gas,
+        });
+    }
+
+    // Proof of stake constants.
+    if rules.is_paris_active_at_block(header.number) {
+        if header.ommers_hash != EMPTY_OMMER_ROOT_HASH {
+            return Err(BlockError::Uncles {
+                count: 0,
+                ommers_hash: header.ommers_hash,
+            });
+        }
+        if header.difficulty != U256::ZERO {
+            return Err(BlockError::Difficulty(header.difficulty));
+        }
+        if header.nonce != B64::ZERO {
+            return Err(BlockError::Nonce(header.nonce));
+        }
+    } else {
+        return Err(BlockError::Unsupported(
+            "proof-of-work blocks (before the merge)".into(),
+        ));
+    }
+
+    // Fork-dependent fields.
+    presence(
+        &header.withdrawals_root,
+        rules.is_shanghai_active_at_timestamp(ts),
+        "withdrawals_root",
+    )?;
+    let cancun = rules.is_cancun_active_at_timestamp(ts);
+    presence(&header.blob_gas_used, cancun, "blob_gas_used")?;
+    presence(&header.excess_blob_gas, cancun, "excess_blob_gas")?;
+    presence(
+        &header.parent_beacon_block_root,
+        cancun,
+        "parent_beacon_block_root",
+    )?;
+    presence(
+        &header.requests_hash,
+        rules.is_prague_active_at_timestamp(ts),
+        "requests_hash",
+    )?;
+
+    if let Some(excess) = header.excess_blob_gas {
+        let expected = if rules.is_optimism() {
+            0
+        } else {
+            expected_excess_blob_gas(rules, parent, ts)
+        };
+        if excess != expected {
+            return Err(BlockError::ExcessBlobGas {
+                expected,
+                got: excess,
+            });
+        }
+    }
+    if let (Some(used), Some(params)) = (header.blob_gas_used, rules.blob_params_at(ts)) {
+        let max = if rules.is_optimism() {
+            0
+        } else {
+            params.max_blob_gas_per_block()
+        };
+        if used > max || used % alloy_eips::eip4844::DATA_GAS_PER_BLOB != 0 {
+            return Err(BlockError::BlobGasUsed {
+                expected: max,
+                got: used,
+            });
+        }
+    }
+    if rules.is_optimism() {
+        if let Some(hash) = header.requests_hash {
+            if hash != EMPTY_REQUESTS_HASH {
+                return Err(BlockError::RequestsHash {
+                    expected: EMPTY_REQUESTS_HASH,
+                    got: Some(hash),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// EIP-4844 excess blob gas of the child of `parent` at `timestamp` (Cancun and Prague rules;
+/// a pre-Cancun parent counts as zero excess and zero used).
+pub fn expected_excess_blob_gas(rules: &ChainRules, parent: &Header, timestamp: u64) -> u64 {
+    let Some(params) = rules.blob_params_at(timestamp) else {
+        return 0;
+    };
+    if !rules.is_cancun_active_at_timestamp(parent.timestamp) {
+        return 0;
+    }
+    let excess = parent.excess_blob_gas.unwrap_or(0);
+    let used = parent.blob_gas_used.unwrap_or(0);
+    if rules.is_osaka_active_at_timestamp(timestamp) {
+        return params.next_block_excess_blob_gas_osaka(
+            excess,
+            used,
+            parent.base_fee_per_gas.unwrap_or(0),
+        );
+    }
+    (excess + used).saturating_sub(params.target_blob_gas_per_block())
+}

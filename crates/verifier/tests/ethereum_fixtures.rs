@@ -1,0 +1,40 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The Ethereum test suite's BlockchainTests (Cancun, valid and invalid blocks) through the
+//! validator: every case must pass. The fixtures live in `../shared` beside the repository.
+
+use std::path::PathBuf;
+
+use mach_verifier::fixture::run_paths;
+
+/// How many cases `../shared/fixtures/ethereum-tests` holds; fewer means files went missing.
+const EXPECTED_CASES: usize = 295;
+
+#[test]
+fn every_ethereum_blockchain_test_passes() {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests");
+    assert!(
+        dir.is_dir(),
+        "fixture directory {} is missing: the conformance test needs the shared/ folder beside the repository",
+        dir.display()
+    );
+    let mut failures = Vec::new();
+    let summary = run_paths(&[dir], |result| {
+        if result.failure.is_some() {
+            failures.push(result.to_string());
+        }
+    })
+    .expect("fixtures readable");
+    println!("{summary}");
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        summary.passed >= EXPECTED_CASES,
+        "only {} cases ran, expected at least {EXPECTED_CASES}",
+        summary.passed
+    );
+}
