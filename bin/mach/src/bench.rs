@@ -20,10 +20,87 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         write: Option<PathBuf>,
     },
+    /// Time an alert end to end on a local anvil: posted to every operator node at once until
+    /// each holds the confirmAlert transaction (aggregator and nodes in this process).
+    Alert {
+        /// Operators (nodes) that sign.
+        #[arg(long, default_value_t = 3)]
+        operators: u32,
+        /// Alerts to time.
+        #[arg(long, default_value_t = 10)]
+        runs: u32,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
+    /// Time the aggregator's signature verification for N signers of one alert: each signature
+    /// on its own versus aggregate-then-verify (one pairing check), as `aggregator_…` does.
+    Bls {
+        /// Signer counts to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+        signers: Vec<usize>,
+        /// Print one JSON object per signer count (`signers`, `aggregate_ms`,
+        /// `per_signature_ms`, `individual_total_ms`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
+    /// Validate a generated block range from memory (transfers and contract calls, Cancun
+    /// rules) the way the verifier does, re-executing with revm, and report Mgas/s.
+    Validate {
+        /// Blocks in the range.
+        #[arg(long, default_value_t = 50)]
+        blocks: usize,
+        /// Transactions per block (half transfers, half contract calls).
+        #[arg(long, default_value_t = 200)]
+        txs: usize,
+        /// Distinct sending accounts.
+        #[arg(long, default_value_t = 100)]
+        senders: usize,
+        /// Passes over the range; the fastest is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Print one JSON object (`blocks`, `transactions`, `gas`, `seconds`,
+        /// `mgas_per_second`, `blocks_per_second`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Validate {
+            blocks,
+            txs,
+            senders,
+            runs,
+            json,
+            write,
+        } => crate::bench_validate::run(
+            mach_verifier::bench::RangeSpec {
+                blocks,
+                txs_per_block: txs,
+                senders,
+            },
+            runs,
+            json,
+            write.as_deref(),
+        ),
+        BenchCommand::Alert {
+            operators,
+            runs,
+            write,
+        } => crate::bench_alert::run(operators, runs, write.as_deref()),
+        BenchCommand::Bls {
+            signers,
+            json,
+            write,
+        } => bls(&signers, json, write.as_deref()),
         BenchCommand::Keys { iterations, write } => {
             let iterations = iterations.max(1);
             let password = "benchmark password";
@@ -79,6 +156,110 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// One row of `bench bls`.
+struct BlsFigures {
+    signers: usize,
+    aggregate: Duration,
+    individual: Duration,
+}
+
+fn bls_once(signers: usize) -> BlsFigures {
+    use mach_keys::bls;
+    let hash = alloy::primitives::B256::repeat_byte(0x42);
+    let items: Vec<_> = (0..signers)
+        .map(|_| {
+            let key = BlsSecretKey::random();
+            (key.public_key_g2(), key.sign(&hash))
+        })
+        .collect();
+    let start = Instant::now();
+    let all_valid = mach_aggregator::quorum::verify_batch(&hash, &items)
+        .iter()
+        .all(|ok| *ok);
+    let aggregate = start.elapsed();
+    let start = Instant::now();
+    let each_valid = items.iter().all(|(key, sig)| bls::verify(key, &hash, sig));
+    let individual = start.elapsed();
+    debug_assert!(all_valid && each_valid);
+    BlsFigures {
+        signers,
+        aggregate,
+        individual,
+    }
+}
+
+fn bls(counts: &[usize], json: bool, write: Option<&Path>) -> Result<()> {
+    let mut rows = Vec::new();
+    for &n in counts.iter().filter(|n| **n > 0) {
+        let f = bls_once(n);
+        let per_signature = f.individual.as_secs_f64() * 1000.0 / n as f64;
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "signers": f.signers,
+                    "aggregate_ms": f.aggregate.as_secs_f64() * 1000.0,
+                    "per_signature_ms": per_signature,
+                    "individual_total_ms": f.individual.as_secs_f64() * 1000.0,
+                })
+            );
+        }
+        rows.push(format!(
+            "| {} | {:.2} ms | {:.3} ms | {:.2} ms |",
+            f.signers,
+            f.aggregate.as_secs_f64() * 1000.0,
+            per_signature,
+            f.individual.as_secs_f64() * 1000.0
+        ));
+    }
+    let list = counts
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let body = format!(
+        "## BLS signature verification (aggregator)\n\n\
+         Command: `{} bench bls --signers {list} --write docs/benchmarks.md`\n\n\
+         Machine: {}; build: {}; date: {}\n\n\
+         N signatures of one alert, each from its own key. *Aggregate* sums the signatures and \
+         the G2 keys and checks one pairing equation (what the aggregator does per batch); \
+         *individual* checks each signature on its own.\n\n\
+         | signers | aggregate-then-verify | individual, per signature | individual, total |\n\
+         |---|---|---|---|\n{}\n",
+        cargo_run(),
+        machine(),
+        build(),
+        today(),
+        rows.join("\n")
+    );
+    if !json {
+        print!("{body}");
+    }
+    if let Some(path) = write {
+        write_section(path, "bls", &body)?;
+        eprintln!("updated {}", path.display());
+    }
+    Ok(())
+}
+
+/// How to rerun the command with the same build profile.
+pub fn cargo_run() -> &'static str {
+    if cfg!(debug_assertions) {
+        "cargo run -p mach --"
+    } else {
+        "cargo run --release -p mach --"
+    }
+}
+
+/// The build profile, for the record.
+pub fn build() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug (dependencies optimized)"
+    } else {
+        "release"
+    }
+}
+
 /// Replaces the text between `<!-- bench:ID -->` and `<!-- /bench:ID -->` in `path`, appending
 /// the section if it is not there yet, and creating the file if needed.
 pub fn write_section(path: &Path, id: &str, body: &str) -> Result<()> {
@@ -108,7 +289,7 @@ pub fn write_section(path: &Path, id: &str, body: &str) -> Result<()> {
 }
 
 /// CPU model and core count, from /proc/cpuinfo where available.
-fn machine() -> String {
+pub fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
@@ -129,7 +310,7 @@ fn machine() -> String {
 }
 
 /// Today's date (UTC) as YYYY-MM-DD.
-fn today() -> String {
+pub fn today() -> String {
     let days = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() / 86_400)

@@ -1,13 +1,11 @@
 //! `mach devnet …`: deploy EigenLayer + MACH to an L1 (local anvil or a public testnet).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use mach_devnet::deploy::{DeployConfig, DEFAULT_ROLLUP_CHAIN_ID};
-use mach_keys::EcdsaSecretKey;
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
-use alloy::signers::local::PrivateKeySigner;
 
 #[derive(Subcommand, Debug)]
 pub enum DevnetCommand {
@@ -26,7 +24,7 @@ pub struct DeployArgs {
     #[arg(long, env = "ETH_RPC_URL", value_name = "URL")]
     rpc_url: String,
     #[command(flatten)]
-    key: DeployerKey,
+    key: crate::keys::AccountKey,
     /// Chain ID of the rollup the service manager watches.
     #[arg(long, default_value_t = DEFAULT_ROLLUP_CHAIN_ID)]
     rollup_chain_id: u64,
@@ -45,37 +43,6 @@ pub struct DeployArgs {
     /// Most operators quorum 0 admits.
     #[arg(long, default_value_t = DeployConfig::default().max_operator_count)]
     max_operators: u32,
-}
-
-#[derive(Args, Debug)]
-#[group(required = true, multiple = false)]
-pub struct DeployerKey {
-    /// The deploying account's private key (hex). Visible to other local users in the process
-    /// list: prefer --ecdsa-key-file outside local devnets.
-    #[arg(long, value_name = "KEY")]
-    private_key: Option<String>,
-    /// The deploying account's ECDSA key file; its password comes from
-    /// OPERATOR_ECDSA_KEY_PASSWORD, --password-file or a prompt.
-    #[arg(long, value_name = "FILE")]
-    ecdsa_key_file: Option<PathBuf>,
-    /// Password file for --ecdsa-key-file.
-    #[arg(long, value_name = "FILE", requires = "ecdsa_key_file")]
-    password_file: Option<PathBuf>,
-}
-
-impl DeployerKey {
-    fn signer(&self) -> Result<PrivateKeySigner> {
-        match (&self.private_key, &self.ecdsa_key_file) {
-            (Some(hex), _) => {
-                let key = EcdsaSecretKey::from_hex(hex)?;
-                Ok(PrivateKeySigner::from_signing_key(
-                    key.signing_key().clone(),
-                ))
-            }
-            (None, Some(file)) => crate::keys::ecdsa_signer(file, self.password_file.clone(), None),
-            (None, None) => bail!("pass --private-key or --ecdsa-key-file"),
-        }
-    }
 }
 
 pub fn run(cmd: DevnetCommand) -> Result<()> {

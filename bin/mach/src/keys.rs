@@ -369,3 +369,36 @@ pub fn bls_key(
         .unlock(file)?;
     Ok(key_file.decrypt_bls(&pw)?)
 }
+
+/// An account key on the command line: a raw hex key or an ECDSA key file.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct AccountKey {
+    /// The account's private key (hex). Visible to other local users in the process
+    /// list: prefer --ecdsa-key-file outside local devnets.
+    #[arg(long, value_name = "KEY")]
+    private_key: Option<String>,
+    /// The account's ECDSA key file; its password comes from
+    /// OPERATOR_ECDSA_KEY_PASSWORD, --password-file or a prompt.
+    #[arg(long, value_name = "FILE")]
+    ecdsa_key_file: Option<PathBuf>,
+    /// Password file for --ecdsa-key-file.
+    #[arg(long, value_name = "FILE", requires = "ecdsa_key_file")]
+    password_file: Option<PathBuf>,
+}
+
+impl AccountKey {
+    /// The account's signer, decrypting the key file if one was given.
+    pub fn signer(&self) -> Result<alloy::signers::local::PrivateKeySigner> {
+        match (&self.private_key, &self.ecdsa_key_file) {
+            (Some(hex), _) => {
+                let key = mach_keys::EcdsaSecretKey::from_hex(hex)?;
+                Ok(alloy::signers::local::PrivateKeySigner::from_signing_key(
+                    key.signing_key().clone(),
+                ))
+            }
+            (None, Some(file)) => ecdsa_signer(file, self.password_file.clone(), None),
+            (None, None) => bail!("pass --private-key or --ecdsa-key-file"),
+        }
+    }
+}

@@ -1,12 +1,17 @@
 //! `mach`: the one binary of MACH in Rust. It parses arguments and hands each subcommand to the
 //! crate that owns the role.
 
+mod aggregator;
 mod avs;
 mod bench;
+mod bench_alert;
+mod bench_validate;
 mod devnet;
 mod envfile;
 mod keys;
+mod node;
 mod operator;
+mod verifier;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +40,15 @@ enum Command {
     /// Register with EigenLayer as an operator (step two of the operator guide).
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
+    /// Run the operator node: alert JSON-RPC, EigenLayer node API and metrics, signing alerts
+    /// for the aggregator. Configured by the reference `.env` variables and `avs_configs.json`.
+    Node(node::NodeArgs),
+    /// Run the operator proxy: route `/<avs_name>` to the node and forward one work proof in
+    /// `work_proofs_mod` blocks (reference `operator_proxy.yaml`).
+    Proxy(node::ProxyArgs),
+    /// Run the aggregator (AVS teams): collect operators' signatures on alert tasks and confirm
+    /// alerts on L1 once the quorum thresholds are met.
+    Aggregator(aggregator::AggregatorArgs),
     /// Opt in to the MACH AVS: register the BLS key with the AVS's RegistryCoordinator.
     ///
     /// Reads the reference `.env.opt` variables (AVS_REGISTRY_COORDINATOR_ADDRESS, ETH_RPC_URL,
@@ -53,6 +67,9 @@ enum Command {
     /// Measure performance figures and record them in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Validate rollup blocks: `fixture` runs Ethereum BlockchainTests through the validator.
+    #[command(subcommand)]
+    Verifier(verifier::VerifierCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,11 +90,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Operator(cmd) => operator::run(cmd),
+        Command::Node(args) => node::node(args),
+        Command::Proxy(args) => node::proxy(args),
+        Command::Aggregator(args) => aggregator::run(args),
         Command::OptIn(args) => avs::opt_in(args),
         Command::OptOut(args) => avs::opt_out(args),
         Command::Avs(AvsCommand::Status { args, operator }) => avs::status(args, operator),
         Command::Devnet(cmd) => devnet::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Verifier(cmd) => verifier::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -88,12 +109,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Human-readable logs on standard error; the level comes from `RUST_LOG` (default `info`).
+/// Human-readable logs on standard error (colored only on a terminal); the level comes from
+/// `RUST_LOG` (default `info`).
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -98,7 +98,7 @@ pub fn run(cmd: OperatorCommand) -> Result<()> {
     }
 }
 
-pub fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+pub fn block_on<T, F: std::future::Future<Output = Result<T>>>(future: F) -> Result<T> {
     tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")?
         .block_on(future)

@@ -1,6 +1,7 @@
 //! Everything MACH does on Ethereum (L1): connecting with a signer, sending transactions and
 //! explaining their reverts, the deployment record that names the contracts, and the
-//! EigenLayer steps an operator takes (register, deposit, register with the AVS).
+//! EigenLayer steps an operator takes (register, deposit, register with the AVS), and what the
+//! aggregator reads and sends (operator stakes and keys at a block, `confirmAlert`).
 //!
 //! EigenLayer bindings come from `eigen-utils` (`rewardsv2`, the pre-slashing line MACH mainnet
 //! runs); ours from `mach-contracts`.
@@ -9,6 +10,7 @@ pub mod avs;
 pub mod deployment;
 mod error;
 pub mod operator;
+pub mod quorum;
 pub mod tx;
 
 pub use deployment::{AvsAddresses, Deployment};

@@ -3,9 +3,12 @@
 //! - [`anvil`]: find, start and stop anvil chains (free ports, logs kept, killed on drop).
 //! - [`deploy`]: deploy EigenLayer core and middleware (from `eigen-utils` bytecode) and MACH's
 //!   contracts to any L1, EigenLayer-style behind proxies, and write the deployment record.
+//! - [`operators`]: onboard operators with stake through the real registration code paths.
 
 pub mod anvil;
 pub mod deploy;
+pub mod operators;
 
 pub use anvil::{Anvil, AnvilConfig, AnvilError};
 pub use deploy::{deploy, DeployConfig};
+pub use operators::onboard_operator;

@@ -200,6 +200,57 @@ pub struct SignedTaskResponseReply {
     pub tx_hash: B256,
 }
 
+/// The positional params of `aggregator_processSignedTaskResponse`, as the aggregator reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessSignedParams {
+    /// The task the operator signed.
+    pub alert_info: AlertTaskInfo,
+    /// The 64-byte G1 signature, X ++ Y.
+    pub signature: Vec<u8>,
+    /// The signer's operator ID.
+    pub operator_id: B256,
+}
+
+impl ProcessSignedParams {
+    /// Reads `[alertInfo, signature, operatorId]`; byte strings may be `0x` hex, base64 (Go's
+    /// `[]byte`) or arrays of numbers (Go's `[N]byte`).
+    pub fn from_params(params: &serde_json::Value) -> Result<Self, String> {
+        let items = params
+            .as_array()
+            .filter(|items| items.len() == 3)
+            .ok_or("expected three params: [alertInfo, signature, operatorId]")?;
+        let alert_info =
+            serde_json::from_value(items[0].clone()).map_err(|e| format!("alertInfo: {e}"))?;
+        let signature = bytes_value(&items[1]).map_err(|e| format!("signature: {e}"))?;
+        let operator_id = bytes_value(&items[2]).map_err(|e| format!("operatorId: {e}"))?;
+        if operator_id.len() != 32 {
+            return Err(format!(
+                "operatorId: expected 32 bytes, got {}",
+                operator_id.len()
+            ));
+        }
+        Ok(Self {
+            alert_info,
+            signature,
+            operator_id: B256::from_slice(&operator_id),
+        })
+    }
+}
+
+/// A 32-byte hash param in any byte form [`bytes_value`] accepts.
+pub fn hash_value(value: &serde_json::Value) -> Result<B256, String> {
+    let bytes = bytes_value(value)?;
+    if bytes.len() != 32 {
+        return Err(format!("expected 32 bytes, got {}", bytes.len()));
+    }
+    Ok(B256::from_slice(&bytes))
+}
+
+/// Bytes from `0x` hex, base64 or an array of numbers.
+pub fn bytes_value(value: &serde_json::Value) -> Result<Vec<u8>, String> {
+    byte_list_in(value.clone()).map_err(|e| e.to_string())
+}
+
 /// A U256 from a hex quantity string, a decimal string or a JSON number.
 fn quantity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
     use serde::de::Error;

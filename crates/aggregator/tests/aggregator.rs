@@ -1,0 +1,362 @@
+//! The aggregator over real JSON-RPC against a real deployment on anvil with three staked
+//! operators: quorum, refusals, and restarts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use alloy::primitives::{Bytes, B256, U256};
+use mach_aggregator::server::error_codes;
+use mach_aggregator::store::TaskStatus;
+use mach_aggregator::{AggregatorConfig, AggregatorHandle};
+use mach_chain::{connect, Deployment};
+use mach_contracts::MachServiceManager;
+use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};
+use mach_jsonrpc::{CallError, Client};
+use mach_keys::BlsSecretKey;
+use mach_primitives::rpc::{AlertTaskInfo, InitOperatorResponse, SignedTaskResponseReply};
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+struct Net {
+    anvil: Anvil,
+    deployment: Deployment,
+    operators: Vec<(alloy::primitives::Address, BlsSecretKey)>,
+}
+
+/// A deployment with three operators of equal stake in quorum 0.
+async fn network() -> Net {
+    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
+    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
+    let mut operators = Vec::new();
+    for i in 1..=3 {
+        let signer = anvil.dev_signer(i).unwrap();
+        let bls = BlsSecretKey::random();
+        let stake = U256::from(100u64) * U256::from(10u64).pow(U256::from(18u64));
+        onboard_operator(&admin, &deployment, &signer, &bls, stake, &[0])
+            .await
+            .unwrap();
+        operators.push((signer.address(), bls));
+    }
+    Net {
+        anvil,
+        deployment,
+        operators,
+    }
+}
+
+/// The test configuration plus `extra` YAML lines; signers wait 2 s unless `extra` says otherwise.
+fn config(net: &Net, db: &Path, extra: &str) -> AggregatorConfig {
+    let wait = if extra.contains("response_wait_seconds") {
+        ""
+    } else {
+        "response_wait_seconds: 2\n"
+    };
+    AggregatorConfig::from_yaml(&format!(
+        "eth_rpc_url: {}\naggregator_jsonrpc_server_ip_port_address: 127.0.0.1:0\nlayer1_chain_id: 31337\nlayer2_chain_id: 1868\ndb_path: {}\n{wait}{extra}",
+        net.anvil.url(),
+        db.display()
+    ))
+    .unwrap()
+}
+
+async fn start(net: &Net, db: &Path, extra: &str) -> (AggregatorHandle, Client) {
+    let conn = connect(net.anvil.url(), net.anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let handle = mach_aggregator::start(config(net, db, extra), conn, &net.deployment.avs())
+        .await
+        .unwrap();
+    let client = Client::new(
+        &format!("http://{}", handle.address),
+        Duration::from_secs(60),
+    );
+    (handle, client)
+}
+
+async fn create_task(client: &Client, hash: B256) -> AlertTaskInfo {
+    client
+        .call("aggregator_createTask", json!([hash]))
+        .await
+        .unwrap()
+}
+
+async fn sign(
+    client: &Client,
+    task: &AlertTaskInfo,
+    key: &BlsSecretKey,
+) -> Result<SignedTaskResponseReply, CallError> {
+    let signature = key.sign(&task.sign_hash());
+    client
+        .call(
+            "aggregator_processSignedTaskResponse",
+            json!([
+                task,
+                Bytes::from(signature.to_bytes().to_vec()),
+                Bytes::from(key.operator_id().0.to_vec())
+            ]),
+        )
+        .await
+}
+
+fn rpc_code(result: Result<SignedTaskResponseReply, CallError>) -> i64 {
+    match result {
+        Err(CallError::Rpc { error, .. }) => error.code,
+        other => panic!("expected an RPC error, got {other:?}"),
+    }
+}
+
+async fn on_chain(net: &Net, hash: B256) -> (bool, U256) {
+    let conn = connect(net.anvil.url(), net.anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let msm = MachServiceManager::new(net.deployment.mach_service_manager, &conn.provider);
+    (
+        msm.contains(hash).call().await.unwrap(),
+        msm.totalAlerts().call().await.unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_of_three_confirm_and_every_signer_gets_the_transaction() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), "response_wait_seconds: 60\n").await;
+    let hash = B256::repeat_byte(0x11);
+    let task = create_task(&client, hash).await;
+    assert_eq!(task.alert_hash, hash);
+    assert_eq!(task.quorum_numbers, vec![0]);
+    // The same alert hash returns the same task.
+    assert_eq!(create_task(&client, hash).await, task);
+
+    let (a, b) = tokio::join!(
+        sign(&client, &task, &net.operators[0].1),
+        sign(&client, &task, &net.operators[1].1)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.reply && b.reply);
+    assert_ne!(a.tx_hash, B256::ZERO);
+    assert_eq!(a.tx_hash, b.tx_hash);
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+
+    // A late signer is accepted and told the same transaction; nothing is sent again.
+    let c = sign(&client, &task, &net.operators[2].1).await.unwrap();
+    assert_eq!(c.tx_hash, a.tx_hash);
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    let record = handle.service.task(&hash).unwrap().unwrap();
+    assert_eq!(record.signatures.len(), 3);
+    assert_eq!(record.status, TaskStatus::Confirmed { tx_hash: a.tx_hash });
+
+    // A second alert gets the next task index.
+    let next = create_task(&client, B256::repeat_byte(0x12)).await;
+    assert_eq!(next.task_index, task.task_index + 1);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_three_is_below_the_threshold_and_the_task_stays_open() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), "").await;
+    let hash = B256::repeat_byte(0x21);
+    let task = create_task(&client, hash).await;
+    let reply = sign(&client, &task, &net.operators[0].1).await.unwrap();
+    assert!(reply.reply);
+    assert_eq!(reply.tx_hash, B256::ZERO);
+    assert_eq!(on_chain(&net, hash).await, (false, U256::ZERO));
+    let record = handle.service.task(&hash).unwrap().unwrap();
+    assert_eq!(record.status, TaskStatus::Open);
+    assert_eq!(record.signatures.len(), 1);
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_signatures_and_bad_requests_are_refused_without_blocking_others() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), "response_wait_seconds: 60\n").await;
+    let hash = B256::repeat_byte(0x31);
+    let task = create_task(&client, hash).await;
+
+    // Operator 1 signs the wrong hash: refused, and it may still sign correctly later.
+    let mut wrong = task.clone();
+    wrong.reference_block_number -= 1;
+    let bad = net.operators[0].1.sign(&wrong.sign_hash());
+    let result = client
+        .call::<SignedTaskResponseReply>(
+            "aggregator_processSignedTaskResponse",
+            json!([
+                task,
+                Bytes::from(bad.to_bytes().to_vec()),
+                Bytes::from(net.operators[0].1.operator_id().0.to_vec())
+            ]),
+        )
+        .await;
+    assert_eq!(rpc_code(result), error_codes::BAD_SIGNATURE);
+
+    // A key that is not registered, a task that is not the current one, malformed params.
+    let stranger = BlsSecretKey::random();
+    assert_eq!(
+        rpc_code(sign(&client, &task, &stranger).await),
+        error_codes::NOT_REGISTERED
+    );
+    assert_eq!(
+        rpc_code(sign(&client, &wrong, &net.operators[0].1).await),
+        error_codes::UNKNOWN_TASK
+    );
+    let mut unknown = task.clone();
+    unknown.alert_hash = B256::repeat_byte(0x39);
+    assert_eq!(
+        rpc_code(sign(&client, &unknown, &net.operators[0].1).await),
+        error_codes::UNKNOWN_TASK
+    );
+    let malformed = client
+        .call::<SignedTaskResponseReply>(
+            "aggregator_processSignedTaskResponse",
+            json!([task, "0x1234", "0x00"]),
+        )
+        .await;
+    assert_eq!(rpc_code(malformed), mach_jsonrpc::codes::INVALID_PARAMS);
+    let not_a_method = client
+        .call::<serde_json::Value>("aggregator_nope", json!([]))
+        .await;
+    assert!(
+        matches!(not_a_method, Err(CallError::Rpc { error, .. }) if error.code == mach_jsonrpc::codes::METHOD_NOT_FOUND)
+    );
+
+    // Operators 2 and 3 sign correctly (concurrently, so verified as one batch) and confirm.
+    let (b, c) = tokio::join!(
+        sign(&client, &task, &net.operators[1].1),
+        sign(&client, &task, &net.operators[2].1)
+    );
+    let (b, c) = (b.unwrap(), c.unwrap());
+    assert_ne!(b.tx_hash, B256::ZERO);
+    assert_eq!(b.tx_hash, c.tx_hash);
+    // A second signature from the same operator is a duplicate.
+    assert_eq!(
+        rpc_code(sign(&client, &task, &net.operators[1].1).await),
+        error_codes::DUPLICATE
+    );
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_between_signatures_loses_nothing_and_confirms_once() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    // All three must sign, so the third signature after the restart completes the quorum.
+    let extra = "quorum_threshold_percentages: [100]\n";
+    let hash = B256::repeat_byte(0x41);
+    let task = {
+        let (handle, client) = start(&net, db.path(), extra).await;
+        let task = create_task(&client, hash).await;
+        assert_eq!(task.quorum_threshold_percentages, vec![100]);
+        for (_, key) in &net.operators[..2] {
+            assert_eq!(sign(&client, &task, key).await.unwrap().tx_hash, B256::ZERO);
+        }
+        handle.shutdown().await;
+        task
+    };
+    assert_eq!(on_chain(&net, hash).await, (false, U256::ZERO));
+
+    let (handle, client) = start(&net, db.path(), extra).await;
+    // The task survived with its index and signatures; a signer already counted is refused.
+    assert_eq!(create_task(&client, hash).await, task);
+    assert_eq!(
+        rpc_code(sign(&client, &task, &net.operators[0].1).await),
+        error_codes::DUPLICATE
+    );
+    let reply = sign(&client, &task, &net.operators[2].1).await.unwrap();
+    assert_ne!(reply.tx_hash, B256::ZERO);
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    handle.shutdown().await;
+
+    // Another restart after the confirmation resubmits nothing.
+    let (handle, client) = start(&net, db.path(), extra).await;
+    assert_eq!(create_task(&client, hash).await, task);
+    let record = handle.service.task(&hash).unwrap().unwrap();
+    assert_eq!(
+        record.status,
+        TaskStatus::Confirmed {
+            tx_hash: reply.tx_hash
+        }
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_operator_checks_registration_and_settings() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), "").await;
+    let (address, key) = &net.operators[0];
+    let d = &net.deployment;
+    let init = |l1: u64, operator_id: B256| {
+        json!([
+            l1,
+            1868,
+            operator_id,
+            address,
+            d.operator_state_retriever,
+            d.registry_coordinator
+        ])
+    };
+    let ok: InitOperatorResponse = client
+        .call("aggregator_initOperator", init(31337, key.operator_id().0))
+        .await
+        .unwrap();
+    assert!(ok.ok, "{}", ok.reason);
+    let wrong_key: InitOperatorResponse = client
+        .call("aggregator_initOperator", init(31337, B256::repeat_byte(5)))
+        .await
+        .unwrap();
+    assert!(
+        !wrong_key.ok && wrong_key.reason.contains("another BLS key"),
+        "{}",
+        wrong_key.reason
+    );
+    let wrong_chain: InitOperatorResponse = client
+        .call("aggregator_initOperator", init(1, key.operator_id().0))
+        .await
+        .unwrap();
+    assert!(
+        !wrong_chain.ok && wrong_chain.reason.contains("LAYER1_CHAIN_ID"),
+        "{}",
+        wrong_chain.reason
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_refuses_a_key_that_is_not_the_confirmer_and_a_low_threshold() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let stranger = connect(net.anvil.url(), net.anvil.dev_signer(5).unwrap())
+        .await
+        .unwrap();
+    let e = mach_aggregator::start(config(&net, db.path(), ""), stranger, &net.deployment.avs())
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("not the alert confirmer"), "{e}");
+    let admin = connect(net.anvil.url(), net.anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let e = mach_aggregator::start(
+        config(&net, db.path(), "quorum_threshold_percentages: [1]\n"),
+        admin,
+        &net.deployment.avs(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string().contains("below the contract's minimum"),
+        "{e}"
+    );
+}

@@ -1,0 +1,287 @@
+//! Just enough JSON-RPC 2.0 over HTTP for MACH's servers (node, proxy, aggregator) and their
+//! clients: parsing a request body (single or batch) into calls with proper error objects,
+//! answering a whole body through one dispatch function, and a small client.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Standard and MACH error codes.
+pub mod codes {
+    /// The body is not JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// Not a JSON-RPC 2.0 request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// No such method.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Params missing or of the wrong shape.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// The node failed internally.
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// The `avs_name` is not one this node serves.
+    pub const UNKNOWN_AVS: i64 = -32001;
+    /// The aggregator refused or could not be reached.
+    pub const AGGREGATOR: i64 = -32002;
+}
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("JSON-RPC error {code}: {message}")]
+pub struct RpcError {
+    /// Numeric code (see [`codes`]).
+    pub code: i64,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
+impl RpcError {
+    /// An error with `code` and `message`.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// One parsed call: its id (absent for notifications), method and params.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// The request id, echoed in the response.
+    pub id: Value,
+    /// The method name.
+    pub method: String,
+    /// The params (`null` when absent).
+    pub params: Value,
+}
+
+/// A parsed HTTP body: one call, a batch, or an error to answer at once.
+pub enum Body {
+    /// A single request object.
+    Single(Result<Call, (Value, RpcError)>),
+    /// A batch of request objects.
+    Batch(Vec<Result<Call, (Value, RpcError)>>),
+}
+
+/// Parses an HTTP body into calls; malformed input becomes error responses, never a failure.
+pub fn parse_body(body: &[u8]) -> Body {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return Body::Single(Err((
+                Value::Null,
+                RpcError::new(codes::PARSE_ERROR, format!("invalid JSON: {e}")),
+            )));
+        }
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            Body::Batch(items.into_iter().map(parse_call).collect())
+        }
+        Value::Array(_) => Body::Single(Err((
+            Value::Null,
+            RpcError::new(codes::INVALID_REQUEST, "empty batch"),
+        ))),
+        other => Body::Single(parse_call(other)),
+    }
+}
+
+fn parse_call(value: Value) -> Result<Call, (Value, RpcError)> {
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let Some(method) = value.get("method").and_then(Value::as_str) else {
+        return Err((
+            id,
+            RpcError::new(codes::INVALID_REQUEST, "request has no method"),
+        ));
+    };
+    if value.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err((
+            id,
+            RpcError::new(codes::INVALID_REQUEST, "jsonrpc must be \"2.0\""),
+        ));
+    }
+    Ok(Call {
+        id,
+        method: method.to_string(),
+        params: value.get("params").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// The response object for `id`.
+pub fn response(id: Value, result: Result<Value, RpcError>) -> Value {
+    match result {
+        Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+        Err(error) => json!({ "jsonrpc": "2.0", "id": id, "error": error }),
+    }
+}
+
+/// Answers an HTTP body: every well-formed call goes through `handle`, malformed ones get error
+/// objects without reaching it, and a batch is answered in order as an array.
+pub async fn answer_body<F, Fut>(body: &[u8], mut handle: F) -> Value
+where
+    F: FnMut(Call) -> Fut,
+    Fut: Future<Output = Result<Value, RpcError>>,
+{
+    let mut answer_one = async |call: Result<Call, (Value, RpcError)>| match call {
+        Err((id, error)) => response(id, Err(error)),
+        Ok(call) => {
+            let id = call.id.clone();
+            response(id, handle(call).await)
+        }
+    };
+    match parse_body(body) {
+        Body::Single(call) => answer_one(call).await,
+        Body::Batch(calls) => {
+            let mut out = Vec::with_capacity(calls.len());
+            for call in calls {
+                out.push(answer_one(call).await);
+            }
+            Value::Array(out)
+        }
+    }
+}
+
+/// The single object param of an alert method (`params: [ {…} ]` or `params: {…}`).
+pub fn object_param<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, RpcError> {
+    let object = match params {
+        Value::Array(items) if items.len() == 1 => &items[0],
+        Value::Object(_) => params,
+        _ => {
+            return Err(RpcError::new(
+                codes::INVALID_PARAMS,
+                "expected one object as the only param",
+            ))
+        }
+    };
+    serde_json::from_value(object.clone())
+        .map_err(|e| RpcError::new(codes::INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+/// A JSON-RPC client over HTTP.
+#[derive(Clone, Debug)]
+pub struct Client {
+    url: String,
+    http: reqwest::Client,
+    next_id: std::sync::Arc<AtomicU64>,
+}
+
+/// Why a call failed: the transport, or an error object from the server.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The server could not be reached or answered something that is not JSON-RPC.
+    #[error("{url}: {reason}")]
+    Transport {
+        /// The endpoint.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The server answered with an error object.
+    #[error("{url} answered {error}")]
+    Rpc {
+        /// The endpoint.
+        url: String,
+        /// The error object.
+        error: RpcError,
+    },
+}
+
+impl Client {
+    /// A client for `url` with a per-call timeout.
+    pub fn new(url: &str, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .unwrap_or_default();
+        Self {
+            url: url.to_string(),
+            http,
+            next_id: Default::default(),
+        }
+    }
+
+    /// The endpoint.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls `method` with `params` and decodes the result.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, CallError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let transport = |reason: String| CallError::Transport {
+            url: self.url.clone(),
+            reason,
+        };
+        let reply: Value = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| transport(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| transport(format!("not a JSON-RPC response: {e}")))?;
+        if let Some(error) = reply.get("error") {
+            let error = serde_json::from_value(error.clone())
+                .unwrap_or_else(|_| RpcError::new(codes::INTERNAL_ERROR, error.to_string()));
+            return Err(CallError::Rpc {
+                url: self.url.clone(),
+                error,
+            });
+        }
+        let result = reply.get("result").cloned().unwrap_or(Value::Null);
+        serde_json::from_value(result)
+            .map_err(|e| transport(format!("unexpected result for {method}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_bodies_become_errors() {
+        let Body::Single(Err((_, e))) = parse_body(b"{not json") else {
+            panic!()
+        };
+        assert_eq!(e.code, codes::PARSE_ERROR);
+        let Body::Single(Err((id, e))) = parse_body(br#"{"jsonrpc":"2.0","id":7}"#) else {
+            panic!()
+        };
+        assert_eq!((id, e.code), (json!(7), codes::INVALID_REQUEST));
+        let Body::Single(Err((_, e))) = parse_body(br#"{"id":1,"method":"x"}"#) else {
+            panic!()
+        };
+        assert_eq!(e.code, codes::INVALID_REQUEST);
+        let Body::Batch(calls) = parse_body(br#"[{"jsonrpc":"2.0","id":1,"method":"a"},5]"#) else {
+            panic!()
+        };
+        assert!(calls[0].is_ok() && calls[1].is_err());
+    }
+
+    #[test]
+    fn object_param_forms() {
+        #[derive(Deserialize)]
+        struct P {
+            a: u32,
+        }
+        assert_eq!(object_param::<P>(&json!([{"a": 1}])).unwrap().a, 1);
+        assert_eq!(object_param::<P>(&json!({"a": 2})).unwrap().a, 2);
+        assert_eq!(
+            object_param::<P>(&json!([])).err().unwrap().code,
+            codes::INVALID_PARAMS
+        );
+        assert_eq!(
+            object_param::<P>(&json!([{"b": 1}])).err().unwrap().code,
+            codes::INVALID_PARAMS
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! The operator node and the operator proxy.
+//!
+//! - [`node`]: `mach node`. Refuses to start unless the operator is registered with every AVS
+//!   under its BLS key; serves the alert JSON-RPC (`alert_*`, `health_check`), the EigenLayer node
+//!   API and Prometheus metrics; turns each alert into a signature on the aggregator's task.
+//! - [`proxy`]: `mach proxy`. Routes `/<avs_name>` to the node and thins out work proofs.
+//! - [`config`]: the reference `.env` variables and `avs_configs.json`.
+
+pub mod config;
+pub mod health;
+pub mod metrics;
+pub mod node;
+pub mod proxy;
+
+pub use config::{load_avs_configs, AvsConfig, NodeConfig};
+pub use node::{start, NodeError, NodeHandle};
