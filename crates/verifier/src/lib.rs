@@ -16,6 +16,7 @@ pub mod error;
 pub mod execute;
 pub mod fixture;
 pub mod header;
+pub mod live;
 pub mod op;
 pub mod state;
 pub mod validate;

@@ -1,0 +1,10 @@
+//! The live verifier (`mach verifier`): follows a rollup over JSON-RPC, validates every block with
+//! the core of this crate, and reports to the operator node. This module holds its I/O parts.
+//!
+//! - [`config`]: `mach-config.toml`, read as the reference verifier reads it.
+//! - [`store`]: progress and unsent alerts, durable across restarts.
+
+pub mod config;
+pub mod store;
+
+pub use config::{Mode, VerifierConfig};
