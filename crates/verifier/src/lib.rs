@@ -18,6 +18,7 @@ pub mod fixture;
 pub mod header;
 pub mod live;
 pub mod op;
+pub mod sparse_trie;
 pub mod state;
 pub mod validate;
 
