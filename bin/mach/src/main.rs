@@ -7,6 +7,7 @@ mod bench;
 mod bench_alert;
 mod bench_validate;
 mod devnet;
+mod doctor;
 mod envfile;
 mod keys;
 mod node;
@@ -70,6 +71,10 @@ enum Command {
     /// Validate rollup blocks: `fixture` runs Ethereum BlockchainTests through the validator.
     #[command(subcommand)]
     Verifier(verifier::VerifierCommand),
+    /// Check an operator's setup before starting: env file, key files and passwords, L1 RPC and
+    /// chain ID, registration and allowlist per AVS, free ports, and the verifier's config and
+    /// rollup RPC. Prints `ok|FAIL <check>: <detail>` per check; exits non-zero on any FAIL.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         Command::Devnet(cmd) => devnet::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Verifier(cmd) => verifier::run(cmd),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
