@@ -2,9 +2,11 @@
 //! the core of this crate, and reports to the operator node. This module holds its I/O parts.
 //!
 //! - [`config`]: `mach-config.toml`, read as the reference verifier reads it.
+//! - [`rpc`]: the rollup JSON-RPC client: rate limit, failure classes, retries, batches.
 //! - [`store`]: progress and unsent alerts, durable across restarts.
 
 pub mod config;
+pub mod rpc;
 pub mod store;
 
 pub use config::{Mode, VerifierConfig};
