@@ -2,19 +2,25 @@
 # npm toolchain: forge, anvil, cast, solc) and runs every check CI runs.
 
 NPM_STAMP := node_modules/.installed
+DEPLOY_STAMP := deploy/tools/.installed
 
 .PHONY: test setup contracts lint build
 
-## Install the pinned npm toolchain into ./node_modules (re-run when package-lock.json changes).
-setup: $(NPM_STAMP)
+## Install the pinned npm toolchain into ./node_modules (re-run when package-lock.json changes)
+## and the deploy checkers into deploy/tools (docker compose, helm, hadolint, kubernetes-validate).
+setup: $(NPM_STAMP) $(DEPLOY_STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-## Everything CI runs: formatting, lints, contract artifacts, forge tests, Rust tests.
+$(DEPLOY_STAMP): scripts/deploy-setup.sh deploy/tools/requirements.txt deploy/tools/package.json deploy/tools/package-lock.json
+	scripts/deploy-setup.sh
+
+## Everything CI runs: formatting, lints, contract artifacts, forge tests, deploy files, Rust tests.
 test: setup lint
 	scripts/contracts.sh check
+	scripts/deploy-check.sh
 	scripts/contracts.sh test
 	cargo test --workspace --locked
 
