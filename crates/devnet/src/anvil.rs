@@ -67,6 +67,8 @@ pub struct AnvilConfig {
     pub log_path: Option<PathBuf>,
     /// Number of funded dev accounts.
     pub accounts: u32,
+    /// Further command-line arguments, for example `--hardfork prague` or `--optimism`.
+    pub args: Vec<String>,
 }
 
 impl AnvilConfig {
@@ -78,6 +80,7 @@ impl AnvilConfig {
             port: 0,
             log_path: None,
             accounts: 10,
+            args: Vec::new(),
         }
     }
 }
@@ -126,6 +129,7 @@ impl Anvil {
             cmd.arg("--block-time")
                 .arg(block_time.as_secs().max(1).to_string());
         }
+        cmd.args(&config.args);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

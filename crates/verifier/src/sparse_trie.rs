@@ -507,6 +507,28 @@ mod tests {
     }
 
     #[test]
+    fn many_inserts_into_small_tries() {
+        for size in 0..8 {
+            for inserts in 1..8 {
+                let existing = keys(20 + size as u64, size);
+                let before: BTreeMap<B256, Vec<u8>> = existing
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (*k, value(i)))
+                    .collect();
+                let mut changes: Vec<(B256, Option<Vec<u8>>)> = keys(40 + inserts as u64, inserts)
+                    .into_iter()
+                    .map(|k| (k, Some(value(7))))
+                    .collect();
+                if let Some(first) = existing.first() {
+                    changes.push((*first, Some(value(9))));
+                }
+                check(&before, &changes);
+            }
+        }
+    }
+
+    #[test]
     fn removing_everything_gives_the_empty_root() {
         let existing = keys(9, 40);
         let before: BTreeMap<B256, Vec<u8>> = existing

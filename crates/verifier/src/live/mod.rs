@@ -3,10 +3,12 @@
 //!
 //! - [`config`]: `mach-config.toml`, read as the reference verifier reads it.
 //! - [`rpc`]: the rollup JSON-RPC client: rate limit, failure classes, retries, batches.
+//! - [`rpc_state`]: the pre-state over `eth_getProof`, proofs checked, roots on a sparse trie.
 //! - [`store`]: progress and unsent alerts, durable across restarts.
 
 pub mod config;
 pub mod rpc;
+pub mod rpc_state;
 pub mod store;
 
 pub use config::{Mode, VerifierConfig};
