@@ -1,11 +1,13 @@
 //! The live verifier (`mach verifier`): follows a rollup over JSON-RPC, validates every block with
 //! the core of this crate, and reports to the operator node. This module holds its I/O parts.
 //!
+//! - [`alerts`]: alerts (queued until the node takes them) and work proofs to the node.
 //! - [`config`]: `mach-config.toml`, read as the reference verifier reads it.
 //! - [`rpc`]: the rollup JSON-RPC client: rate limit, failure classes, retries, batches.
 //! - [`rpc_state`]: the pre-state over `eth_getProof`, proofs checked, roots on a sparse trie.
 //! - [`store`]: progress and unsent alerts, durable across restarts.
 
+pub mod alerts;
 pub mod config;
 pub mod rpc;
 pub mod rpc_state;
