@@ -3,12 +3,14 @@
 //!
 //! - [`alerts`]: alerts (queued until the node takes them) and work proofs to the node.
 //! - [`config`]: `mach-config.toml`, read as the reference verifier reads it.
+//! - [`follow`]: the follow loop: link, reorg, validate by mode, record, report.
 //! - [`rpc`]: the rollup JSON-RPC client: rate limit, failure classes, retries, batches.
 //! - [`rpc_state`]: the pre-state over `eth_getProof`, proofs checked, roots on a sparse trie.
 //! - [`store`]: progress and unsent alerts, durable across restarts.
 
 pub mod alerts;
 pub mod config;
+pub mod follow;
 pub mod rpc;
 pub mod rpc_state;
 pub mod store;
