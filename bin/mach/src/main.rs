@@ -68,9 +68,10 @@ enum Command {
     /// Measure performance figures and record them in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Validate rollup blocks: `fixture` runs Ethereum BlockchainTests through the validator.
-    #[command(subcommand)]
-    Verifier(verifier::VerifierCommand),
+    /// Validate rollup blocks: with --config and --genesis-config, follow a rollup and alert on
+    /// invalid blocks (reference `mach-config.toml`, strict when it sets no mode); `fixture`
+    /// runs Ethereum BlockchainTests through the validator.
+    Verifier(verifier::VerifierArgs),
     /// Check an operator's setup before starting: env file, key files and passwords, L1 RPC and
     /// chain ID, registration and allowlist per AVS, free ports, and the verifier's config and
     /// rollup RPC. Prints `ok|FAIL <check>: <detail>` per check; exits non-zero on any FAIL.
@@ -103,7 +104,7 @@ fn main() -> ExitCode {
         Command::Avs(AvsCommand::Status { args, operator }) => avs::status(args, operator),
         Command::Devnet(cmd) => devnet::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
-        Command::Verifier(cmd) => verifier::run(cmd),
+        Command::Verifier(args) => verifier::main(args),
         Command::Doctor(args) => doctor::run(args),
     };
     match result {

@@ -76,3 +76,94 @@ fn verbose_output_names_the_rule_that_rejected_each_invalid_block() {
         "{stdout}"
     );
 }
+
+/// `mach verifier --config --genesis-config` follows an anvil rollup in strict mode, logs each
+/// validated block in the guide's form, and resumes after a restart where it stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
+    use alloy::network::TransactionBuilder;
+    use alloy::providers::Provider;
+    let mut config = mach_devnet::AnvilConfig::new(31_337);
+    config.args = ["--hardfork", "prague", "--block-base-fee-per-gas", "0"]
+        .map(String::from)
+        .to_vec();
+    let anvil = mach_devnet::Anvil::spawn(&config).unwrap();
+    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let _: serde_json::Value = admin
+        .provider
+        .raw_request(
+            "anvil_setBlockTimestampInterval".into(),
+            serde_json::json!([1]),
+        )
+        .await
+        .unwrap();
+    let to = anvil.dev_signer(1).unwrap().address();
+    for _ in 0..3 {
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .with_to(to)
+            .with_value(alloy::primitives::U256::from(5));
+        admin.send("transfer", tx).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mach-config.toml"),
+        format!(
+            "[collector]\nurl = \"{}\"\ninterval_ms = 200\n",
+            anvil.url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("genesis.json"),
+        r#"{"config": {"chainId": 31337, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
+        "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0,
+        "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "mergeNetsplitBlock": 0,
+        "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0,
+        "depositContractAddress": "0x0000000000000000000000000000000000000000"}}"#,
+    )
+    .unwrap();
+    // Runs the verifier until its log shows `needle`, then stops it; returns the log.
+    let run = |extra: &[&str], needle: &str| {
+        let log_path = dir.path().join("verifier.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mach"))
+            .args([
+                "verifier",
+                "--config",
+                "mach-config.toml",
+                "--genesis-config",
+                "genesis.json",
+                "--db",
+                "db",
+            ])
+            .args(extra)
+            .current_dir(dir.path())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if text.contains(needle) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                return text;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the verifier exited with {status}:\n{text}");
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "no {needle:?} in:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let first = run(&["--start-block", "1"], "Validate block #3(");
+    assert!(first.contains("Validate block #2("), "{first}");
+    assert!(first.contains("mode=Strict"), "{first}");
+    let second = run(&[], "resumed=Some(3)");
+    assert!(!second.contains("Validate block #2("), "{second}");
+}

@@ -102,6 +102,16 @@ impl Follower {
         })
     }
 
+    /// The rollup's latest block number.
+    pub async fn latest(&self) -> Result<u64, FollowError> {
+        let latest: alloy_primitives::U64 = self
+            .rpc
+            .call_retrying("eth_blockNumber", json!([]), self.retry)
+            .await?;
+        tracing::info!("Latest block #{latest}");
+        Ok(latest.to::<u64>())
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
