@@ -82,21 +82,9 @@ fn verbose_output_names_the_rule_that_rejected_each_invalid_block() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
     use alloy::network::TransactionBuilder;
-    use alloy::providers::Provider;
-    let mut config = mach_devnet::AnvilConfig::new(31_337);
-    config.args = ["--hardfork", "prague", "--block-base-fee-per-gas", "0"]
-        .map(String::from)
-        .to_vec();
-    let anvil = mach_devnet::Anvil::spawn(&config).unwrap();
+    let anvil = mach_devnet::Anvil::spawn(&mach_devnet::AnvilConfig::validatable(31_337)).unwrap();
+    anvil.space_timestamps().await.unwrap();
     let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let _: serde_json::Value = admin
-        .provider
-        .raw_request(
-            "anvil_setBlockTimestampInterval".into(),
-            serde_json::json!([1]),
-        )
         .await
         .unwrap();
     let to = anvil.dev_signer(1).unwrap().address();
@@ -115,15 +103,7 @@ async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
         ),
     )
     .unwrap();
-    std::fs::write(
-        dir.path().join("genesis.json"),
-        r#"{"config": {"chainId": 31337, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
-        "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0,
-        "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "mergeNetsplitBlock": 0,
-        "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0, "pragueTime": 0,
-        "depositContractAddress": "0x0000000000000000000000000000000000000000"}}"#,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("genesis.json"), anvil.genesis_json()).unwrap();
     // Runs the verifier until its log shows `needle`, then stops it; returns the log.
     let run = |extra: &[&str], needle: &str| {
         let log_path = dir.path().join("verifier.log");

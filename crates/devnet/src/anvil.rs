@@ -72,6 +72,19 @@ pub struct AnvilConfig {
 }
 
 impl AnvilConfig {
+    /// A chain whose blocks follow the header rules the block validator enforces, as far as
+    /// anvil can: Prague from genesis and a zero base fee (anvil does not derive block 1's base
+    /// fee from genesis by EIP-1559; zero is a fixed point of the rule). After start, call
+    /// [`Anvil::space_timestamps`]; [`Anvil::genesis_json`] describes the chain to a verifier.
+    /// What anvil still does differently from Ethereum is listed in docs/decisions.md.
+    pub fn validatable(chain_id: u64) -> Self {
+        let mut config = Self::new(chain_id);
+        config.args = ["--hardfork", "prague", "--block-base-fee-per-gas", "0"]
+            .map(String::from)
+            .to_vec();
+        config
+    }
+
     /// A chain with `chain_id`, automine, a free port and a temporary log.
     pub fn new(chain_id: u64) -> Self {
         Self {
@@ -207,6 +220,36 @@ impl Anvil {
     /// The operating system's process ID.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Makes each new block one second after its parent: automining anvil may otherwise give
+    /// consecutive blocks the same timestamp, which no Ethereum chain accepts.
+    pub async fn space_timestamps(&self) -> Result<(), String> {
+        use alloy::providers::{Provider, ProviderBuilder};
+        let url = self.url.parse().map_err(|e| format!("{}: {e}", self.url))?;
+        let provider = ProviderBuilder::new().connect_http(url);
+        provider
+            .raw_request::<_, serde_json::Value>(
+                "anvil_setBlockTimestampInterval".into(),
+                serde_json::json!([1]),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("anvil_setBlockTimestampInterval: {e}"))
+    }
+
+    /// A geth-style `genesis.json` with this chain's ID and every fork through Prague from
+    /// genesis: the rules of a [`AnvilConfig::validatable`] chain, for `--genesis-config`.
+    pub fn genesis_json(&self) -> String {
+        serde_json::json!({"config": {
+            "chainId": self.chain_id, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
+            "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
+            "petersburgBlock": 0, "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0,
+            "mergeNetsplitBlock": 0, "terminalTotalDifficulty": 0, "shanghaiTime": 0,
+            "cancunTime": 0, "pragueTime": 0,
+            "depositContractAddress": "0x0000000000000000000000000000000000000000"
+        }})
+        .to_string()
     }
 
     /// Dev account `index` (funded with 10000 ETH at genesis).

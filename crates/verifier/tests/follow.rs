@@ -25,12 +25,6 @@ use mach_verifier::ChainRules;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
-const ANVIL_PRAGUE: &str = r#"{"config": {"chainId": 31337, "homesteadBlock": 0, "eip150Block": 0,
-  "eip155Block": 0, "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
-  "petersburgBlock": 0, "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0,
-  "mergeNetsplitBlock": 0, "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0,
-  "pragueTime": 0, "depositContractAddress": "0x0000000000000000000000000000000000000000"}}"#;
-
 async fn recording_node(seen: Arc<Mutex<Vec<Value>>>) -> String {
     async fn handle(
         State(seen): State<Arc<Mutex<Vec<Value>>>>,
@@ -50,17 +44,9 @@ async fn recording_node(seen: Arc<Mutex<Vec<Value>>>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
-    let mut anvil_config = AnvilConfig::new(31_337);
-    anvil_config.args = ["--hardfork", "prague", "--block-base-fee-per-gas", "0"]
-        .map(String::from)
-        .to_vec();
-    let anvil = Anvil::spawn(&anvil_config).unwrap();
+    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
+    anvil.space_timestamps().await.unwrap();
     let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let _: Value = admin
-        .provider
-        .raw_request("anvil_setBlockTimestampInterval".into(), json!([1]))
         .await
         .unwrap();
     let to = anvil.dev_signer(2).unwrap().address();
@@ -83,7 +69,7 @@ async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
     let db = tempfile::tempdir().unwrap();
     let follower = Follower::new(
         config,
-        ChainRules::from_genesis_json(ANVIL_PRAGUE).unwrap(),
+        ChainRules::from_genesis_json(&anvil.genesis_json()).unwrap(),
         Store::open(db.path()).unwrap(),
         "",
     )

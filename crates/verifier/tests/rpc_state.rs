@@ -16,13 +16,6 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Anvil's chain as a geth genesis config: every fork through Prague from genesis.
-const ANVIL_PRAGUE: &str = r#"{"config": {"chainId": 31337, "homesteadBlock": 0, "eip150Block": 0,
-  "eip155Block": 0, "eip158Block": 0, "byzantiumBlock": 0, "constantinopleBlock": 0,
-  "petersburgBlock": 0, "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0,
-  "mergeNetsplitBlock": 0, "terminalTotalDifficulty": 0, "shanghaiTime": 0, "cancunTime": 0,
-  "pragueTime": 0, "depositContractAddress": "0x0000000000000000000000000000000000000000"}}"#;
-
 /// A block from the RPC, re-encoded as the consensus block the validator decodes.
 async fn fetch(
     rpc: &RollupRpc,
@@ -52,23 +45,11 @@ fn alloy_rlp_encode<T: alloy::rlp::Encodable>(value: &T) -> Vec<u8> {
     out
 }
 
-/// Anvil with the rules the validator checks: Prague, a fixed-point base fee and one second
-/// per block (automining anvil may give consecutive blocks the same timestamp, which no real
-/// chain accepts).
+/// Anvil with the rules the validator checks (see `AnvilConfig::validatable`).
 async fn anvil() -> (Anvil, mach_chain::Connection) {
-    let mut config = AnvilConfig::new(31_337);
-    // Anvil does not derive the first block's base fee from genesis by EIP-1559; a zero base fee
-    // is a fixed point of the EIP-1559 rule, so every block then follows it.
-    config.args = ["--hardfork", "prague", "--block-base-fee-per-gas", "0"]
-        .map(String::from)
-        .to_vec();
-    let anvil = Anvil::spawn(&config).unwrap();
+    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
+    anvil.space_timestamps().await.unwrap();
     let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let _: Value = admin
-        .provider
-        .raw_request("anvil_setBlockTimestampInterval".into(), json!([1]))
         .await
         .unwrap();
     (anvil, admin)
@@ -109,7 +90,7 @@ async fn blocks_validate_with_pre_state_over_rpc() {
     let latest = admin.provider.get_block_number().await.unwrap();
     assert!(latest >= 12);
 
-    let rules = ChainRules::from_genesis_json(ANVIL_PRAGUE).unwrap();
+    let rules = ChainRules::from_genesis_json(&anvil.genesis_json()).unwrap();
     let rpc = Arc::new(RollupRpc::new(anvil.url(), None, Duration::from_secs(10)));
     // Anvil's genesis header claims the empty state root although the dev accounts are funded,
     // so proofs at block 0 cannot verify: start from block 1, whose root anvil computes.
