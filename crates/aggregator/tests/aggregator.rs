@@ -360,3 +360,32 @@ async fn start_refuses_a_key_that_is_not_the_confirmer_and_a_low_threshold() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_task_refuses_signatures_and_the_alert_gets_a_new_task() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), "task_expiry_seconds: 1\n").await;
+    let hash = B256::repeat_byte(0x51);
+    let task = create_task(&client, hash).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        rpc_code(sign(&client, &task, &net.operators[0].1).await),
+        error_codes::EXPIRED
+    );
+    let renewed = create_task(&client, hash).await;
+    assert_eq!(renewed.task_index, task.task_index + 1);
+    assert!(renewed.reference_block_number >= task.reference_block_number);
+    // The old task is no longer the alert's task; the new one accepts signatures.
+    assert_eq!(
+        rpc_code(sign(&client, &task, &net.operators[0].1).await),
+        error_codes::UNKNOWN_TASK
+    );
+    assert!(
+        sign(&client, &renewed, &net.operators[0].1)
+            .await
+            .unwrap()
+            .reply
+    );
+    handle.shutdown().await;
+}
