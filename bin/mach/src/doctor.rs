@@ -400,13 +400,7 @@ async fn check_avs_registration(
             continue;
         };
         let status = tokio::time::timeout(RPC_TIMEOUT, async {
-            let addresses = mach_chain::avs::resolve_addresses(
-                conn,
-                entry.avs_registry_coordinator_address,
-                Some(entry.operator_state_retriever_address),
-                entry.avs_contract_address,
-            )
-            .await?;
+            let addresses = entry.addresses(conn).await?;
             mach_chain::avs::status(conn, &addresses, operator).await
         })
         .await;

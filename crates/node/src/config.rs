@@ -31,6 +31,22 @@ pub struct AvsConfig {
     pub aggregator_url: Option<String>,
 }
 
+impl AvsConfig {
+    /// The AVS's three contract addresses, reading from chain what the entry leaves out.
+    pub async fn addresses(
+        &self,
+        conn: &mach_chain::Connection,
+    ) -> Result<mach_chain::AvsAddresses, mach_chain::ChainError> {
+        mach_chain::avs::resolve_addresses(
+            conn,
+            self.avs_registry_coordinator_address,
+            Some(self.operator_state_retriever_address),
+            self.avs_contract_address,
+        )
+        .await
+    }
+}
+
 /// A method entry of an AVS (`confirmAlert` with its quorums).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct AvsMethod {

@@ -253,13 +253,7 @@ async fn check_registration(
     bls: &BlsSecretKey,
 ) -> Result<AvsRuntime, NodeError> {
     let name = &entry.avs_name;
-    let addresses = mach_chain::avs::resolve_addresses(
-        conn,
-        entry.avs_registry_coordinator_address,
-        Some(entry.operator_state_retriever_address),
-        entry.avs_contract_address,
-    )
-    .await?;
+    let addresses = entry.addresses(conn).await?;
     let status = mach_chain::avs::status(conn, &addresses, config.operator_address).await?;
     if !status.registered {
         return Err(NodeError::Refused(format!(
