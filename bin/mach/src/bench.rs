@@ -47,6 +47,26 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         write: Option<PathBuf>,
     },
+    /// Follow a recorded anvil block range with the live verifier (strict mode, state over
+    /// `eth_getProof`), then validate the same blocks from memory; report Mgas/s of both, the
+    /// split into fetch, execute and root phases, and peak RSS. Starts its own anvil.
+    Verifier {
+        /// Blocks in the recorded range.
+        #[arg(long, default_value_t = 40)]
+        blocks: u64,
+        /// Transactions sent per block (about 78 kgas each; keep blocks under half the 30M gas
+        /// limit: anvil keeps a zero base fee where EIP-1559 would raise it to 1).
+        #[arg(long, default_value_t = 100)]
+        txs: usize,
+        /// Print one JSON object (`blocks`, `transactions`, `gas`, `seconds`, `mgas_per_s`,
+        /// `revm_mgas_per_s`, `peak_rss_mb`, `fetch_seconds`, `execute_seconds`,
+        /// `root_seconds`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
     /// Validate a generated block range from memory (transfers and contract calls, Cancun
     /// rules) the way the verifier does, re-executing with revm, and report Mgas/s.
     Validate {
@@ -74,6 +94,12 @@ pub enum BenchCommand {
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Verifier {
+            blocks,
+            txs,
+            json,
+            write,
+        } => crate::bench_verifier::run(blocks, txs, json, write.as_deref()),
         BenchCommand::Validate {
             blocks,
             txs,

@@ -6,6 +6,7 @@ mod avs;
 mod bench;
 mod bench_alert;
 mod bench_validate;
+mod bench_verifier;
 mod devnet;
 mod doctor;
 mod envfile;

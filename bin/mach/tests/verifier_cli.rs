@@ -77,8 +77,34 @@ fn verbose_output_names_the_rule_that_rejected_each_invalid_block() {
     );
 }
 
+/// The body of `GET http://127.0.0.1:{port}{path}` (HTTP/1.1, connection closed after).
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{response}");
+    body.to_string()
+}
+
+/// The value of the unlabelled sample `name` in Prometheus text.
+fn sample(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
 /// `mach verifier --config --genesis-config` follows an anvil rollup in strict mode, logs each
-/// validated block in the guide's form, and resumes after a restart where it stopped.
+/// validated block and the rollup head in the guide's form, serves its metrics at
+/// `[prometheus]`, and resumes after a restart where it stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
     use alloy::network::TransactionBuilder;
@@ -95,17 +121,23 @@ async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
         admin.send("transfer", tx).await.unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     std::fs::write(
         dir.path().join("mach-config.toml"),
         format!(
-            "[collector]\nurl = \"{}\"\ninterval_ms = 200\n",
+            "[collector]\nurl = \"{}\"\ninterval_ms = 200\n[prometheus]\nport = {metrics_port}\nmetrics_path = \"/verifier-metrics\"\n",
             anvil.url()
         ),
     )
     .unwrap();
     std::fs::write(dir.path().join("genesis.json"), anvil.genesis_json()).unwrap();
-    // Runs the verifier until its log shows `needle`, then stops it; returns the log.
-    let run = |extra: &[&str], needle: &str| {
+    // Runs the verifier until its log shows every one of `needles`, then reads its metrics and
+    // stops it; returns the log and the metrics.
+    let run = |extra: &[&str], needles: &[&str]| {
         let log_path = dir.path().join("verifier.log");
         let log = std::fs::File::create(&log_path).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_mach"))
@@ -126,24 +158,50 @@ async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
         let started = std::time::Instant::now();
         loop {
             let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if text.contains(needle) {
+            if needles.iter().all(|n| text.contains(n)) {
+                let metrics = http_get(metrics_port, "/verifier-metrics");
                 child.kill().unwrap();
                 child.wait().unwrap();
-                return text;
+                return (text, metrics);
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the verifier exited with {status}:\n{text}");
             }
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(60),
-                "no {needle:?} in:\n{text}"
+                "not all of {needles:?} in:\n{text}"
             );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     };
-    let first = run(&["--start-block", "1"], "Validate block #3(");
+    let (first, metrics) = run(
+        &["--start-block", "1"],
+        &["Validate block #3(", "Latest block #"],
+    );
     assert!(first.contains("Validate block #2("), "{first}");
+    assert!(first.contains("Pre validate block #2(0x"), "{first}");
     assert!(first.contains("mode=Strict"), "{first}");
-    let second = run(&[], "resumed=Some(3)");
+    assert!(
+        first.contains(&format!("Starting metrics server at port {metrics_port}")),
+        "{first}"
+    );
+    assert!(
+        sample(&metrics, "mach_verifier_validated_block") >= 3,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "mach_verifier_latest_block") >= 3,
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "mach_verifier_validation_seconds_count") >= 2,
+        "{metrics}"
+    );
+    // The second start finds the port free again and reports the resumed progress at once.
+    let (second, metrics) = run(&[], &["resumed=Some(3)", "Starting metrics server"]);
     assert!(!second.contains("Validate block #2("), "{second}");
+    assert!(
+        sample(&metrics, "mach_verifier_validated_block") >= 3,
+        "{metrics}"
+    );
 }

@@ -42,6 +42,11 @@ pub struct OpParams {
     pub eip1559_denominator: u64,
     /// EIP-1559 base fee max change denominator from Canyon on (None: unchanged).
     pub eip1559_denominator_canyon: Option<u64>,
+    /// A test-chain quirk, off for every real OP Stack chain (config `optimism` key
+    /// `quirkDepositReceiptNonceAfter`, default false): deposit receipts carry the sender's nonce
+    /// after the deposit instead of before it, and the receipts root commits to that. anvil 1.7's
+    /// `--network optimism` does this; see docs/decisions.md.
+    pub quirk_deposit_receipt_nonce_after: bool,
     forks: Vec<(OpHardfork, ForkCondition)>,
 }
 
@@ -195,6 +200,18 @@ impl ChainRules {
                     eip1559_elasticity: quantity(section, "eip1559Elasticity")?.unwrap_or(6),
                     eip1559_denominator: quantity(section, "eip1559Denominator")?.unwrap_or(50),
                     eip1559_denominator_canyon: quantity(section, "eip1559DenominatorCanyon")?,
+                    quirk_deposit_receipt_nonce_after: match section
+                        .get("quirkDepositReceiptNonceAfter")
+                    {
+                        None | Some(Value::Null) => false,
+                        Some(Value::Bool(on)) => *on,
+                        Some(other) => {
+                            return Err(ChainConfigError::BadField {
+                                field: "quirkDepositReceiptNonceAfter".into(),
+                                value: other.to_string(),
+                            })
+                        }
+                    },
                     forks: op_forks,
                 })
             }

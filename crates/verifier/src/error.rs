@@ -206,6 +206,10 @@ pub enum BlockError {
         expected: B256,
         /// In the header.
         got: B256,
+        /// OP Stack: the L2ToL1MessagePasser storage root after the execution, which with
+        /// `expected` gives the output root the block should have; `None` on Ethereum chains or
+        /// when the pre-state could not answer it.
+        message_passer_storage_root: Option<B256>,
     },
     /// The pre-state could not answer (missing account proof, RPC failure). Not a verdict on
     /// the block: the caller should retry, never alert on this.

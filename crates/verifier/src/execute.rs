@@ -270,12 +270,32 @@ pub fn execute_optimism(
 }
 
 /// Receipts root of an OP Stack block. Between Regolith and Canyon the deposit nonce was kept in
-/// receipts but left out of the root; from Canyon on it is part of the encoding.
+/// receipts but left out of the root; from Canyon on it is part of the encoding (with the
+/// test-chain quirk [`OpParams::quirk_deposit_receipt_nonce_after`](crate::chain::OpParams),
+/// as the nonce after the deposit).
 pub fn op_receipts_root(
     rules: &ChainRules,
     timestamp: u64,
     receipts: &[OpReceiptEnvelope],
 ) -> B256 {
+    if rules
+        .optimism
+        .as_ref()
+        .is_some_and(|op| op.quirk_deposit_receipt_nonce_after)
+        && rules.is_canyon_active_at_timestamp(timestamp)
+    {
+        let after: Vec<OpReceiptEnvelope> = receipts
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                if let OpReceiptEnvelope::Deposit(d) = &mut r {
+                    d.receipt.deposit_nonce = d.receipt.deposit_nonce.map(|n| n + 1);
+                }
+                r
+            })
+            .collect();
+        return calculate_receipt_root(&after);
+    }
     if rules.is_regolith_active_at_timestamp(timestamp)
         && !rules.is_canyon_active_at_timestamp(timestamp)
     {

@@ -93,27 +93,30 @@ impl SparseTrie {
         }
     }
 
-    /// Applies `changes` (key path → new value, `None` to remove) to a copy of this trie,
-    /// revealing more through `reveal_path` whenever a change needs a hidden node, and returns
-    /// the changed trie. `reveal_path(path)` must return proof nodes through `path` (for example
-    /// the proof of any key starting with it), or an error that is passed on.
+    /// Applies `changes` (key path → new value, `None` to remove), revealing more through
+    /// `reveal_path` whenever a change needs a hidden node. `reveal_path(path)` must return proof
+    /// nodes through `path` (for example the proof of any key starting with it), or an error
+    /// that is passed on. On failure the trie keeps its old content (plus what was revealed).
     pub fn apply<E>(
-        &self,
+        &mut self,
         changes: &[(Vec<u8>, Option<Vec<u8>>)],
         mut reveal_path: impl FnMut(&[u8]) -> Result<Vec<Bytes>, E>,
-    ) -> Result<SparseTrie, ApplyError<E>> {
-        let mut base = self.clone();
+    ) -> Result<(), ApplyError<E>> {
         // Each round reveals at least one more node; a trie of 64-nibble keys is at most 65
-        // levels deep, so this bounds the rounds per change generously.
+        // levels deep, so this bounds the rounds per change generously. Only the resolved part
+        // of the tree is copied per round, never the revealed nodes.
         for _ in 0..=changes.len().saturating_mul(65).max(65) {
-            let mut attempt = base.clone();
-            match attempt.apply_all(changes) {
-                Ok(()) => return Ok(attempt),
+            let mut root = self.root.clone();
+            match apply_all(&mut root, changes, &self.known) {
+                Ok(()) => {
+                    self.root = root;
+                    return Ok(());
+                }
                 Err(TrieError::Blinded(path)) => {
                     let nodes = reveal_path(&path).map_err(ApplyError::Reveal)?;
-                    let before = base.known.len();
-                    base.reveal(&nodes);
-                    if base.known.len() == before {
+                    let before = self.known.len();
+                    self.reveal(&nodes);
+                    if self.known.len() == before {
                         return Err(ApplyError::Trie(TrieError::Blinded(path)));
                     }
                 }
@@ -123,14 +126,16 @@ impl SparseTrie {
         Err(ApplyError::Trie(TrieError::Blinded(Vec::new())))
     }
 
-    fn apply_all(&mut self, changes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), TrieError> {
-        for (key, value) in changes {
-            match value {
-                Some(value) => self.insert(key, value.clone())?,
-                None => self.remove(key)?,
-            }
-        }
-        Ok(())
+    /// Folds every node changes resolved back into its hash, keeping its encoding among the
+    /// revealed nodes: [`root`](Self::root) is then free, and the trie can be carried to the
+    /// next block, whose changes resolve only the paths they walk.
+    pub fn commit(&mut self) {
+        fold(&mut self.root, &mut self.known);
+    }
+
+    /// How many proof nodes are revealed (the memory this trie holds, roughly).
+    pub fn revealed(&self) -> usize {
+        self.known.len()
     }
 
     /// Sets `key` to `value`.
@@ -143,6 +148,37 @@ impl SparseTrie {
     pub fn remove(&mut self, key: &[u8]) -> Result<(), TrieError> {
         let known = &self.known;
         remove(&mut self.root, key, &mut Vec::new(), known)
+    }
+}
+
+fn apply_all(
+    root: &mut Node,
+    changes: &[(Vec<u8>, Option<Vec<u8>>)],
+    known: &HashMap<B256, Bytes>,
+) -> Result<(), TrieError> {
+    for (key, value) in changes {
+        match value {
+            Some(value) => insert(root, key, value.clone(), &mut Vec::new(), known)?,
+            None => remove(root, key, &mut Vec::new(), known)?,
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `node` and its resolved descendants by their hashes (nodes under 32 bytes stay
+/// embedded, as their parents' encodings hold them), recording each encoding in `known`.
+fn fold(node: &mut Node, known: &mut HashMap<B256, Bytes>) {
+    match node {
+        Node::Empty | Node::Hash(_) => return,
+        Node::Leaf { .. } => {}
+        Node::Extension { child, .. } => fold(child, known),
+        Node::Branch { children } => children.iter_mut().for_each(|c| fold(c, known)),
+    }
+    let rlp = encode(node);
+    if rlp.len() >= 32 {
+        let hash = keccak256(&rlp);
+        known.insert(hash, rlp.into());
+        *node = Node::Hash(hash);
     }
 }
 
@@ -447,7 +483,8 @@ mod tests {
             .map(|(k, v)| (path_of(k), v.clone()))
             .collect();
         let mut reveals = 0;
-        let updated = sparse
+        let mut updated = sparse.clone();
+        updated
             .apply(&as_paths, |path| {
                 reveals += 1;
                 let key = before
@@ -471,6 +508,8 @@ mod tests {
             full_trie(&after, &[]).0
         };
         assert_eq!(updated.root(), expected, "{} reveals", reveals);
+        updated.commit();
+        assert_eq!(updated.root(), expected, "committed");
         reveals
     }
 
@@ -553,6 +592,7 @@ mod tests {
         let mut sparse = SparseTrie::new(root);
         let e = sparse.insert(&path_of(&existing[0]), value(5)).unwrap_err();
         assert_eq!(e, TrieError::Blinded(Vec::new()));
+        let before = sparse.root();
         let failed = sparse
             .apply(
                 &[(path_of(&existing[0]), None)],
@@ -560,5 +600,46 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(failed, ApplyError::Trie(TrieError::Blinded(_))));
+        assert_eq!(
+            sparse.root(),
+            before,
+            "a failed apply leaves the trie as it was"
+        );
+    }
+
+    #[test]
+    fn a_committed_trie_carries_to_the_next_changes() {
+        let existing = keys(12, 500);
+        let mut state: BTreeMap<B256, Vec<u8>> = existing
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, value(i)))
+            .collect();
+        let (root, proof) = full_trie(&state, &existing[..40]);
+        let mut sparse = SparseTrie::new(root);
+        sparse.reveal(&proof);
+        // Three rounds of changes to revealed keys, each on the previous round's committed trie.
+        for round in 0..3usize {
+            let changes: Vec<(B256, Option<Vec<u8>>)> = existing[..40]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 3 == round)
+                .map(|(i, k)| (*k, Some(value(10_000 + round * 100 + i))))
+                .collect();
+            let as_paths: Vec<_> = changes
+                .iter()
+                .map(|(k, v)| (path_of(k), v.clone()))
+                .collect();
+            sparse
+                .apply(&as_paths, |_| {
+                    Err::<Vec<Bytes>, _>("nothing hidden is needed")
+                })
+                .unwrap();
+            sparse.commit();
+            for (k, v) in changes {
+                state.insert(k, v.unwrap());
+            }
+            assert_eq!(sparse.root(), full_trie(&state, &[]).0, "round {round}");
+        }
     }
 }

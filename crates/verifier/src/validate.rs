@@ -61,6 +61,15 @@ impl ChainBlock {
     pub fn hash(&self) -> B256 {
         self.header().hash_slow()
     }
+
+    /// The addresses the block's transactions call or pay (contract creations excluded).
+    pub fn recipients(&self) -> Vec<alloy_primitives::Address> {
+        use alloy_consensus::Transaction;
+        match self {
+            Self::Ethereum(b) => b.body.transactions.iter().filter_map(|t| t.to()).collect(),
+            Self::Optimism(b) => b.body.transactions.iter().filter_map(|t| t.to()).collect(),
+        }
+    }
 }
 
 /// A block that passed every rule, with what the caller needs to continue from it.
@@ -117,9 +126,16 @@ pub fn validate_block(
     }
     let state_root = pre.state_root_after(&executed.changes)?;
     if state_root != header.state_root {
+        let message_passer_storage_root = if rules.is_optimism() {
+            pre.storage_root_after(L2_TO_L1_MESSAGE_PASSER, &executed.changes)
+                .ok()
+        } else {
+            None
+        };
         return Err(BlockError::StateRoot {
             expected: state_root,
             got: header.state_root,
+            message_passer_storage_root,
         });
     }
     let message_passer_storage_root = if rules.is_optimism() {

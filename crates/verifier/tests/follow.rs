@@ -4,9 +4,15 @@
 //!
 //! The invalid block comes from an anvil deviation (docs/decisions.md): a storage slot written
 //! and cleared in one transaction stays in anvil's storage trie, so anvil commits a state root
-//! Ethereum would not. (An `anvil_setBalance` injection cannot be used yet: anvil then serves
-//! the injected state as the previous block's, so proofs no longer match its root and the
-//! verifier, rightly, cannot decide; carrying the proven state across blocks will fix that.)
+//! Ethereum would not.
+//!
+//! A malicious sequencer is played by anvil's state-injection methods (`anvil_setBalance`,
+//! `anvil_setStorageAt`, `anvil_setCode`, `anvil_setNonce`) between two blocks: the next block's
+//! state root then commits to a change no transaction made. The verifier carries the state it
+//! proved and computed from block to block, so the injection shows as a state-root mismatch in
+//! exactly that block. (anvil also rewrites what it serves as the previous block's state, whose
+//! proofs then fail against that block's root: an RPC that rewrites history cannot feed the
+//! verifier, and one that keeps it is checked from its own proofs.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -135,4 +141,138 @@ async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
         .filter(|r| r["method"] == "health_check")
         .count();
     assert_eq!(proofs, 3);
+}
+
+/// Steps until the follower is at the head; every block must be valid.
+async fn follow_to_head(follower: &Follower, start: u64) -> Vec<u64> {
+    let mut valid = Vec::new();
+    loop {
+        match follower.step(start).await.unwrap() {
+            Outcome::Valid(b) => valid.push(b.number),
+            Outcome::UpToDate => return valid,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_injected_state_change_makes_exactly_the_next_block_invalid() {
+    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
+    anvil.space_timestamps().await.unwrap();
+    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let victim = anvil.dev_signer(3).unwrap().address();
+    let transfer = || {
+        TransactionRequest::default()
+            .with_to(victim)
+            .with_value(U256::from(7))
+    };
+    // A contract that stores its first calldata word in slot 0.
+    let store_word = alloy::primitives::Bytes::from_static(&[
+        0x60, 0x07, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x07, 0x60, 0x00,
+        0xf3, // init: copy, return
+        0x60, 0x00, 0x35, 0x60, 0x00, 0x55, 0x00, // runtime: sstore(0, calldataload(0))
+    ]);
+    let receipt = admin
+        .send(
+            "deploy",
+            TransactionRequest::default().with_deploy_code(store_word),
+        )
+        .await
+        .unwrap();
+    let contract = receipt.contract_address.unwrap();
+    let mut word = 0u64;
+    let mut call = || {
+        word += 1;
+        TransactionRequest::default()
+            .with_to(contract)
+            .with_input(alloy::primitives::B256::from(U256::from(word)).to_vec())
+    };
+    admin.send("transfer", transfer()).await.unwrap();
+    admin.send("call", call()).await.unwrap();
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let node_url = recording_node(seen.clone()).await;
+    let config = VerifierConfig::from_toml(&format!(
+        "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[collector]\nurl = \"{}\"\n",
+        anvil.url()
+    ))
+    .unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let follower = Follower::new(
+        config,
+        ChainRules::from_genesis_json(&anvil.genesis_json()).unwrap(),
+        Store::open(db.path()).unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(!follow_to_head(&follower, 1).await.is_empty());
+
+    let rpc = |method: &'static str, params: Value| {
+        let provider = admin.provider.clone();
+        async move {
+            provider
+                .raw_request::<_, Value>(method.into(), params)
+                .await
+                .unwrap_or_else(|e| panic!("{method}: {e}"))
+        }
+    };
+    let storage_slot = format!("{:#066x}", 5);
+    let injections: Vec<(&str, Value)> = vec![
+        ("anvil_setBalance", json!([victim, "0xde0b6b3a7640000"])),
+        (
+            "anvil_setStorageAt",
+            json!([contract, storage_slot, format!("{:#066x}", 42)]),
+        ),
+        ("anvil_setCode", json!([victim, "0x00"])),
+        ("anvil_setNonce", json!([victim, "0x63"])),
+    ];
+    let mut invalid = Vec::new();
+    for (method, params) in injections {
+        // A block that touches the victim and the contract, validated before the injection.
+        admin.send("transfer", transfer()).await.unwrap();
+        admin.send("call", call()).await.unwrap();
+        assert!(!follow_to_head(&follower, 1).await.is_empty());
+
+        rpc(method, params).await;
+        admin.send("transfer", transfer()).await.unwrap();
+        admin.send("call", call()).await.unwrap();
+        let head = admin.provider.get_block_number().await.unwrap();
+        let injected = head - 1;
+        let hash = admin
+            .provider
+            .get_block_by_number(injected.into())
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .hash;
+        match follower.step(1).await.unwrap() {
+            Outcome::Invalid(block, reason) => {
+                assert_eq!((block.number, block.hash), (injected, hash), "{method}");
+                assert_eq!(reason.rule(), "state_root", "{method}: {reason}");
+            }
+            other => panic!("{method}: expected block {injected} invalid, got {other:?}"),
+        }
+        // The chain goes on from the sequencer's state: the next block is valid again.
+        assert!(
+            matches!(follower.step(1).await.unwrap(), Outcome::Valid(b) if b.number == head),
+            "{method}: the block after the injected one must be valid"
+        );
+        invalid.push(hash);
+    }
+
+    let alerted: Vec<Value> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "alert_blockHash")
+        .map(|r| r["params"][0]["hash"].clone())
+        .collect();
+    assert_eq!(
+        alerted,
+        invalid.iter().map(|h| json!(h)).collect::<Vec<_>>()
+    );
 }

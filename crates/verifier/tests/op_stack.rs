@@ -387,7 +387,7 @@ fn deposit_only_block_is_accepted_with_spec_derived_gas_receipts_and_state() {
         h.state_root = genesis.state_root;
     });
     match validate_block(&rules, &parent, &pre, &wrong_root, None) {
-        Err(BlockError::StateRoot { expected, got }) => {
+        Err(BlockError::StateRoot { expected, got, .. }) => {
             assert_eq!(expected, expected_state_root(&post));
             assert_eq!(got, genesis.state_root);
         }

@@ -7,6 +7,7 @@ use super::rpc::{RollupRpc, RpcFailure};
 use super::store::{BlockRef, PendingAlert, Store, StoreError};
 use alloy_primitives::B256;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What a block's alert claims.
@@ -56,6 +57,8 @@ pub fn alert(avs_name: &str, block: BlockRef, evidence: Evidence, reason: &str) 
 #[derive(Debug)]
 pub struct NodeClient {
     rpc: RollupRpc,
+    /// Alerts the node answered with a result since start.
+    delivered: AtomicU64,
 }
 
 /// Why sending stopped.
@@ -84,7 +87,13 @@ impl NodeClient {
     pub fn new(url: &str) -> Self {
         Self {
             rpc: RollupRpc::new(url, None, Duration::from_secs(180)),
+            delivered: AtomicU64::new(0),
         }
+    }
+
+    /// Alerts the node accepted since start (for the alerts-sent metric).
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
     }
 
     /// Sends every queued alert, oldest first, removing each the node answers with a result.
@@ -105,6 +114,7 @@ impl NodeClient {
                         answer = %answer,
                         "alert delivered"
                     );
+                    self.delivered.fetch_add(1, Ordering::Relaxed);
                     store.ack_alert(id)?;
                     delivered += 1;
                 }

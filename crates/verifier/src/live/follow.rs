@@ -4,19 +4,21 @@
 //! block, a queued alert for a provably invalid one (strict mode). A block that could not be
 //! validated (RPC trouble, unsupported rule) is retried, never alerted.
 //!
-//! This covers Ethereum-format rollups; OP Stack blocks over RPC (deposit transactions) are the
-//! next step.
+//! Ethereum-format and OP Stack rollups alike ([`super::blocks`]); an invalid OP Stack block is
+//! alerted with its output root and ours (`alert_blockMismatch`) when ours is known.
 
-use super::alerts::{alert, Evidence, NodeClient};
+use super::alerts::{alert, NodeClient};
+use super::blocks::{evidence, fetch_block};
 use super::config::{Mode, VerifierConfig};
+use super::metrics::VerifierMetrics;
 use super::rpc::{Retry, RollupRpc, RpcFailure};
-use super::rpc_state::RpcState;
+use super::rpc_state::{PhaseClock, RpcState, StateCache};
 use super::store::{BlockRef, Store, StoreError};
 use crate::header::validate_header;
 use crate::{validate_block, BlockError, ChainBlock, ChainRules};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 
 /// What happened to one block.
@@ -53,6 +55,9 @@ pub enum FollowError {
     /// The RPC failed beyond retries.
     #[error("rollup RPC: {0}")]
     Rpc(#[from] RpcFailure),
+    /// The metrics could not be registered.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// A follower of one rollup.
@@ -64,6 +69,14 @@ pub struct Follower {
     node: NodeClient,
     avs_name: String,
     retry: Retry,
+    metrics: Arc<VerifierMetrics>,
+    /// What the last validated block proved of its post-state, for the next block.
+    carried: std::sync::Mutex<Option<StateCache>>,
+    /// The newest block read, which the next step reads again as its parent.
+    last_read: std::sync::Mutex<Option<(u64, ChainBlock, B256)>>,
+    clock: Arc<PhaseClock>,
+    /// When queued alerts are next resent (None: at the next step).
+    alerts_due: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Follower {
@@ -91,6 +104,10 @@ impl Follower {
             });
         }
         let node = NodeClient::new(&config.operator.url);
+        let metrics = Arc::new(VerifierMetrics::new()?);
+        if let Some(last) = store.last_validated()? {
+            metrics.set_validated(last.number);
+        }
         Ok(Self {
             config,
             rules,
@@ -99,7 +116,33 @@ impl Follower {
             node,
             avs_name: avs_name.to_string(),
             retry,
+            metrics,
+            carried: std::sync::Mutex::new(None),
+            last_read: std::sync::Mutex::new(None),
+            clock: Arc::default(),
+            alerts_due: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The metrics this follower records (serve them with [`super::metrics::serve`]).
+    pub fn metrics(&self) -> &Arc<VerifierMetrics> {
+        &self.metrics
+    }
+
+    /// The rollup RPC client (shared, so one rate limit covers every caller).
+    pub fn rpc(&self) -> &Arc<RollupRpc> {
+        &self.rpc
+    }
+
+    /// This follower with a rollup RPC client that waits at most `timeout` for each answer
+    /// (30 s by default), for RPCs slower than that and for tests.
+    pub fn with_rpc_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.rpc = Arc::new(RollupRpc::new(
+            &self.config.collector.url,
+            self.config.rpc_rate(),
+            timeout,
+        ));
+        self
     }
 
     /// The rollup's latest block number.
@@ -108,7 +151,6 @@ impl Follower {
             .rpc
             .call_retrying("eth_blockNumber", json!([]), self.retry)
             .await?;
-        tracing::info!("Latest block #{latest}");
         Ok(latest.to::<u64>())
     }
 
@@ -117,36 +159,61 @@ impl Follower {
         &self.store
     }
 
+    /// Time spent fetching, executing and computing roots so far.
+    pub fn phases(&self) -> &PhaseClock {
+        &self.clock
+    }
+
     async fn block(&self, number: u64) -> Result<(ChainBlock, B256), String> {
-        let value: Value = self
-            .rpc
-            .call_retrying(
-                "eth_getBlockByNumber",
-                json!([format!("{number:#x}"), true]),
-                self.retry,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let block: alloy_rpc_types_eth::Block = serde_json::from_value(value)
-            .map_err(|e| format!("block {number} is not a block the verifier can read: {e}"))?;
-        let claimed = block.header.hash;
-        let consensus = block
-            .into_consensus()
-            .map_transactions(|tx| tx.into_inner());
-        let rlp = alloy_rlp::encode(&consensus);
-        let decoded = ChainBlock::decode(&self.rules, &rlp).map_err(|e| e.to_string())?;
+        let reread = self
+            .last_read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(n, ..)| *n == number)
+            .map(|(_, block, hash)| (block.clone(), *hash));
+        if let Some(read) = reread {
+            return Ok(read);
+        }
+        let started = std::time::Instant::now();
+        let fetched = fetch_block(&self.rpc, &self.rules, number, self.retry).await;
+        self.clock.add_block_fetch(started.elapsed());
+        let (decoded, claimed) = fetched?;
+        if let Err(e) = source_consistency(&decoded, claimed) {
+            tracing::error!(rpc = %self.rpc.url(), block = %format!("#{number}({claimed})"), rule = e.rule(), reason = %e, "the rollup RPC is inconsistent: its block does not match its own hash; not a verdict on the block, asking again");
+            return Err(format!(
+                "the rollup RPC is inconsistent about block #{number}({claimed}), rule {}: {e}",
+                e.rule()
+            ));
+        }
+        *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((number, decoded.clone(), claimed));
         Ok((decoded, claimed))
     }
 
     /// Validates the block after the last validated one (starting after `start` on a fresh
     /// store). Returns what happened; call again for the next block.
     pub async fn step(&self, start: u64) -> Result<Outcome, FollowError> {
-        let latest: alloy_primitives::U64 = self
-            .rpc
-            .call_retrying("eth_blockNumber", json!([]), self.retry)
-            .await?;
+        self.resend_alerts().await?;
         let last = self.store.last_validated()?;
         let next = last.map_or(start + 1, |b| b.number + 1);
+        // An RPC that stays down past the retries delays validation; it must not stop it.
+        let latest: alloy_primitives::U64 = match self
+            .rpc
+            .call_retrying("eth_blockNumber", json!([]), self.retry)
+            .await
+        {
+            Ok(latest) => latest,
+            Err(e) => {
+                self.metrics.rpc_errors(self.rpc.failures());
+                return Ok(Outcome::Undecided(
+                    next,
+                    format!("latest block number: {e}"),
+                ));
+            }
+        };
+        self.metrics.latest(latest.to::<u64>());
+        self.metrics.rpc_errors(self.rpc.failures());
         if next > latest.to::<u64>() {
             return Ok(Outcome::UpToDate);
         }
@@ -174,29 +241,22 @@ impl Follower {
                 "the chain moved while reading".into(),
             ));
         }
+        tracing::info!("Pre validate block #{}({}) passed", this.number, this.hash);
         let parent_header = Sealed::new_unchecked(parent.header().clone(), parent_hash);
+        let started = std::time::Instant::now();
         let verdict = match self.config.validator.mode {
             Mode::Unsafe => unsafe_checks(&self.rules, &parent_header, &block, claimed),
-            Mode::Safe | Mode::Strict => {
-                let state = RpcState::new(
-                    self.rpc.clone(),
-                    tokio::runtime::Handle::current(),
-                    next - 1,
-                    parent.header().state_root,
-                );
-                let rules = self.rules.clone();
-                let checked = block.clone();
-                tokio::task::spawn_blocking(move || {
-                    validate_block(&rules, &parent_header, &state, &checked, Some(claimed))
-                        .map(|_| ())
-                })
-                .await
-                .unwrap_or_else(|e| Err(BlockError::Internal(e.to_string())))
-            }
+            Mode::Safe | Mode::Strict => self.execute(&parent_header, &block, claimed).await,
         };
+        let executed = match self.config.validator.mode {
+            Mode::Unsafe => 0,
+            Mode::Safe | Mode::Strict => block.header().gas_used,
+        };
+        let took = started.elapsed();
         match verdict {
             Ok(()) => {
                 self.store.record_validated(this)?;
+                self.metrics.validated(this.number, took, executed);
                 tracing::info!("Validate block #{}({}) passed", this.number, this.hash);
                 if self.config.operator.enable
                     && next % self.config.scheduler.verify_block_interval == 0
@@ -208,21 +268,122 @@ impl Follower {
             Err(e) if e.is_verdict() => {
                 tracing::error!(block = %format!("#{}({})", this.number, this.hash), rule = e.rule(), reason = %e, "invalid block");
                 if self.config.sends_alerts() {
-                    let queued =
-                        alert(&self.avs_name, this, Evidence::InvalidBlock, &e.to_string());
+                    let evidence =
+                        evidence(&self.rpc, &self.rules, &block, claimed, &e, self.retry).await;
+                    let queued = alert(&self.avs_name, this, evidence, &e.to_string());
                     self.store.queue_alert(&queued)?;
                     if let Err(send) = self.node.send_pending(&self.store).await {
                         tracing::warn!(error = %send, "alert queued; will retry");
                     }
+                    self.metrics.alerts_sent(self.node.delivered());
                 } else {
                     tracing::warn!(mode = ?self.config.validator.mode, "not alerting (mode or [operator] settings)");
                 }
                 // The chain goes on from the sequencer's state; so does validation.
                 self.store.record_validated(this)?;
+                self.metrics.invalid();
+                self.metrics.validated(this.number, took, executed);
                 Ok(Outcome::Invalid(this, e))
             }
             Err(e) => Ok(Outcome::Undecided(next, e.to_string())),
         }
+    }
+
+    /// Re-executes `block` on its parent's state, starting from what the previous block
+    /// carried. A verdict reached on carried state is checked again on the RPC's state alone:
+    /// if that finds the block valid, the carried state was wrong and the block is not accused.
+    async fn execute(
+        &self,
+        parent: &Sealed<Header>,
+        block: &ChainBlock,
+        claimed: B256,
+    ) -> Result<(), BlockError> {
+        let carried = self
+            .carried
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let from_carried = carried.is_some();
+        let (verdict, next) = self.execute_on(parent, block, claimed, carried).await;
+        let (verdict, next) = match verdict {
+            Err(e) if e.is_verdict() && from_carried => {
+                let (fresh, next) = self.execute_on(parent, block, claimed, None).await;
+                match fresh {
+                    Ok(()) => {
+                        tracing::error!(block = parent.number + 1, carried = %e, "the state carried from the previous block disagrees with the RPC's, which proves this block valid; not accusing it");
+                        (Ok(()), next)
+                    }
+                    Err(_) => (Err(e), None),
+                }
+            }
+            other => (other, next),
+        };
+        *self.carried.lock().unwrap_or_else(|e| e.into_inner()) = next;
+        verdict
+    }
+
+    /// One validation of `block` on an [`RpcState`] resumed from `carried`; returns the verdict
+    /// and what to carry on (the next state after a valid block, this one after an undecided
+    /// attempt).
+    async fn execute_on(
+        &self,
+        parent: &Sealed<Header>,
+        block: &ChainBlock,
+        claimed: B256,
+        carried: Option<StateCache>,
+    ) -> (Result<(), BlockError>, Option<StateCache>) {
+        let number = parent.number + 1;
+        let state = RpcState::resume(
+            self.rpc.clone(),
+            tokio::runtime::Handle::current(),
+            parent.number,
+            parent.state_root,
+            carried,
+        )
+        .with_clock(self.clock.clone());
+        let rules = self.rules.clone();
+        let parent = parent.clone();
+        let block = block.clone();
+        let clock = self.clock.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            state.warm(&rules, &parent, &block);
+            let verdict = validate_block(&rules, &parent, &state, &block, Some(claimed));
+            clock.add_total(started.elapsed());
+            match verdict {
+                Ok(valid) => {
+                    let next = state.advance(&valid.changes, number, valid.state_root);
+                    (Ok(()), next)
+                }
+                Err(e) if e.is_verdict() => (Err(e), None),
+                Err(e) => (Err(e), state.into_cache()),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| (Err(BlockError::Internal(e.to_string())), None))
+    }
+
+    /// Sends the alerts still queued (the node refused them, or the verifier stopped before the
+    /// node took them), at most once per `[scheduler].retry_wait_timout_ms`.
+    async fn resend_alerts(&self) -> Result<(), FollowError> {
+        {
+            let mut due = self.alerts_due.lock().unwrap_or_else(|e| e.into_inner());
+            let now = std::time::Instant::now();
+            if !self.config.sends_alerts() || due.is_some_and(|at| now < at) {
+                return Ok(());
+            }
+            *due = Some(
+                now + std::time::Duration::from_millis(self.config.scheduler.retry_wait_timout_ms),
+            );
+        }
+        if self.store.pending_alerts()?.is_empty() {
+            return Ok(());
+        }
+        if let Err(send) = self.node.send_pending(&self.store).await {
+            tracing::warn!(error = %send, "queued alert not delivered; will retry");
+        }
+        self.metrics.alerts_sent(self.node.delivered());
+        Ok(())
     }
 
     /// Walks back from `last` to the newest validated block the node still has.
@@ -245,6 +406,7 @@ impl Follower {
                     "reorg: re-validating from the common ancestor"
                 );
                 self.store.rewind_to(ancestor)?;
+                self.metrics.set_validated(number);
                 return Ok(Outcome::Reorg(ancestor));
             }
         }
@@ -252,6 +414,45 @@ impl Follower {
             last.number,
             "reorg deeper than the validated blocks kept".into(),
         ))
+    }
+}
+
+/// Whether an RPC's answer is the block with the hash it claims: the header fields hash to it,
+/// and the body is the one the header commits to (transactions root; withdrawals root on
+/// Ethereum-format chains). A mismatch is the RPC's inconsistency, never a verdict: alerting the
+/// claimed hash would accuse the sequencer's real block of what the RPC made up.
+fn source_consistency(block: &ChainBlock, claimed: B256) -> Result<(), BlockError> {
+    use alloy_consensus::proofs::{calculate_transaction_root, calculate_withdrawals_root};
+    let header = block.header();
+    let computed = header.hash_slow();
+    if computed != claimed {
+        return Err(BlockError::Hash { computed, claimed });
+    }
+    let (transactions_root, withdrawals_root) = match block {
+        ChainBlock::Ethereum(b) => (
+            calculate_transaction_root(&b.body.transactions),
+            Some(
+                b.body
+                    .withdrawals
+                    .as_ref()
+                    .map(|w| calculate_withdrawals_root(w)),
+            ),
+        ),
+        // OP Stack (Isthmus) puts a storage root in the header field: execution checks it.
+        ChainBlock::Optimism(b) => (calculate_transaction_root(&b.body.transactions), None),
+    };
+    if transactions_root != header.transactions_root {
+        return Err(BlockError::TransactionsRoot {
+            expected: transactions_root,
+            got: header.transactions_root,
+        });
+    }
+    match withdrawals_root {
+        Some(body) if body != header.withdrawals_root => Err(BlockError::WithdrawalsRoot {
+            expected: body.unwrap_or_default(),
+            got: header.withdrawals_root.unwrap_or_default(),
+        }),
+        _ => Ok(()),
     }
 }
 

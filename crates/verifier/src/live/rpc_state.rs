@@ -9,19 +9,30 @@
 //! runs through that node is found by search and its proof fetched (tries of up to
 //! [`MAX_SEARCH_NIBBLES`] nibbles at that depth; deeper ones need `debug_executionWitness`).
 //!
+//! What one block proved carries to the next ([`StateCache`]): the accounts, slots, code and
+//! trie nodes of block N's post-state, computed here from proven values and the execution's
+//! changes, answer block N+1's reads without asking the RPC again. Besides the speed, this keeps
+//! the verifier's view independent of a node that rewrites recent history: a sequencer that
+//! injects a state change between blocks cannot make the verifier read the injected values for
+//! accounts it already knows.
+//!
 //! The [`PreState`] methods block on RPC calls: call them from a blocking thread
 //! (`tokio::task::spawn_blocking`), never from an async task.
 
 use super::rpc::{Retry, RollupRpc, RpcFailure};
 use crate::sparse_trie::{path_of, ApplyError, SparseTrie};
 use crate::state::{Account, PreState, PreStateError, StateChanges};
+use crate::{ChainBlock, ChainRules};
+use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_trie::proof::verify_proof;
 use alloy_trie::{Nibbles, TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Deepest hidden node (in nibbles of path) a key is searched for.
 pub const MAX_SEARCH_NIBBLES: usize = 6;
@@ -51,15 +62,176 @@ struct Proven {
     storage_root: B256,
 }
 
-#[derive(Default)]
-struct Cache {
+/// Time spent in each phase of validation, summed over blocks: what `mach bench verifier`
+/// reports. `fetch` is waiting for the RPC (blocks, proofs, code), `root` computing post-state
+/// roots, and the rest of a validation is execution.
+#[derive(Debug, Default)]
+pub struct PhaseClock {
+    blocks: AtomicU64,
+    fetch: AtomicU64,
+    root: AtomicU64,
+    total: AtomicU64,
+}
+
+impl PhaseClock {
+    /// Adds time spent reading blocks.
+    pub fn add_block_fetch(&self, d: Duration) {
+        self.blocks
+            .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Adds RPC waiting time during a validation (state reads).
+    pub fn add_fetch(&self, d: Duration) {
+        self.fetch.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Adds root computation time.
+    pub fn add_root(&self, d: Duration) {
+        self.root.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Adds the whole time of a validation (fetches and roots included).
+    pub fn add_total(&self, d: Duration) {
+        self.total.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Time waiting for the RPC: blocks and state.
+    pub fn fetch(&self) -> Duration {
+        self.state_fetch() + Duration::from_nanos(self.blocks.load(Ordering::Relaxed))
+    }
+
+    fn state_fetch(&self) -> Duration {
+        Duration::from_nanos(self.fetch.load(Ordering::Relaxed))
+    }
+
+    /// Time computing roots.
+    pub fn root(&self) -> Duration {
+        Duration::from_nanos(self.root.load(Ordering::Relaxed))
+    }
+
+    /// Validation time that was neither fetching nor root computation: execution and checks.
+    pub fn execute(&self) -> Duration {
+        Duration::from_nanos(self.total.load(Ordering::Relaxed))
+            .saturating_sub(self.state_fetch())
+            .saturating_sub(self.root())
+    }
+}
+
+/// `eth_getProof` calls per batched request when reading ahead.
+const PREFETCH_BATCH: usize = 64;
+
+/// The dry run of [`RpcState::warm`]: known state as is, unknown accounts fetched one by one
+/// (senders and recipients are mostly known by then), unknown slots read as zero and noted.
+struct DryRun<'a> {
+    state: &'a RpcState,
+    missing: Mutex<BTreeMap<Address, BTreeSet<U256>>>,
+}
+
+impl PreState for DryRun<'_> {
+    fn account(&self, address: Address) -> Result<Option<Account>, PreStateError> {
+        self.state.account(address)
+    }
+
+    fn storage(&self, address: Address, slot: U256) -> Result<U256, PreStateError> {
+        {
+            let cache = self.state.cache();
+            if let Some(value) = cache.storage.get(&(address, slot)) {
+                return Ok(*value);
+            }
+            if let Some(None) = cache.accounts.get(&address) {
+                return Ok(U256::ZERO);
+            }
+        }
+        lock(&self.missing).entry(address).or_default().insert(slot);
+        Ok(U256::ZERO)
+    }
+
+    fn code(&self, code_hash: B256) -> Result<Bytes, PreStateError> {
+        self.state.code(code_hash)
+    }
+
+    fn block_hash(&self, number: u64) -> Result<B256, PreStateError> {
+        self.state.block_hash(number)
+    }
+
+    fn state_root_after(&self, _: &StateChanges) -> Result<B256, PreStateError> {
+        Err(PreStateError::Backend("dry run: no roots".into()))
+    }
+
+    fn storage_root_after(&self, _: Address, _: &StateChanges) -> Result<B256, PreStateError> {
+        Err(PreStateError::Backend("dry run: no roots".into()))
+    }
+}
+
+/// Bounds on what a [`StateCache`] carries; past them the next block starts afresh.
+const MAX_CARRIED_ACCOUNTS: usize = 100_000;
+const MAX_CARRIED_SLOTS: usize = 400_000;
+const MAX_CARRIED_NODES: usize = 400_000;
+
+/// What is known of the state after one block: proven (or computed from proven) accounts,
+/// slots, code, block hashes and trie nodes. See the module docs.
+pub struct StateCache {
+    number: u64,
+    state_root: B256,
     accounts: HashMap<Address, Option<Proven>>,
     storage: HashMap<(Address, U256), U256>,
     codes: HashMap<B256, Bytes>,
     code_owner: HashMap<B256, Address>,
     block_hashes: HashMap<u64, B256>,
-    account_nodes: Vec<Bytes>,
-    storage_nodes: HashMap<Address, Vec<Bytes>>,
+    account_trie: SparseTrie,
+    storage_tries: HashMap<Address, SparseTrie>,
+}
+
+impl StateCache {
+    /// Nothing known yet of the state after block `number`, whose root is `state_root`.
+    fn empty(number: u64, state_root: B256) -> Self {
+        Self {
+            number,
+            state_root,
+            accounts: HashMap::new(),
+            storage: HashMap::new(),
+            codes: HashMap::new(),
+            code_owner: HashMap::new(),
+            block_hashes: HashMap::new(),
+            account_trie: SparseTrie::new(state_root),
+            storage_tries: HashMap::new(),
+        }
+    }
+
+    /// The block whose post-state this describes.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// How many accounts and slots it holds.
+    pub fn len(&self) -> (usize, usize) {
+        (self.accounts.len(), self.storage.len())
+    }
+
+    fn too_big(&self) -> bool {
+        let nodes = self.account_trie.revealed()
+            + self
+                .storage_tries
+                .values()
+                .map(SparseTrie::revealed)
+                .sum::<usize>();
+        self.accounts.len() > MAX_CARRIED_ACCOUNTS
+            || self.storage.len() > MAX_CARRIED_SLOTS
+            || nodes > MAX_CARRIED_NODES
+    }
+
+    /// The storage trie of `address`, whose root is `storage_root` (a kept trie with another
+    /// root is stale and starts over: a wrong root here would be a false verdict).
+    fn storage_trie(&mut self, address: Address, storage_root: B256) -> &mut SparseTrie {
+        let trie = self
+            .storage_tries
+            .entry(address)
+            .or_insert_with(|| SparseTrie::new(storage_root));
+        if trie.root() != storage_root {
+            *trie = SparseTrie::new(storage_root);
+        }
+        trie
+    }
 }
 
 /// The state after block `number` (root `state_root`), read over RPC; see the module docs.
@@ -69,11 +241,22 @@ pub struct RpcState {
     number: u64,
     state_root: B256,
     retry: Retry,
-    cache: Mutex<Cache>,
+    cache: Mutex<StateCache>,
+    /// The state root after the block's changes, once computed (the cache's account trie has
+    /// then moved on to that state).
+    post_root: Mutex<Option<B256>>,
+    /// Storage roots after the block's changes, once computed (the cache's storage tries of
+    /// these accounts have then moved on).
+    post_storage: Mutex<HashMap<Address, B256>>,
+    clock: Arc<PhaseClock>,
 }
 
 fn backend(what: &str, e: impl std::fmt::Display) -> PreStateError {
     PreStateError::Backend(format!("{what}: {e}"))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl RpcState {
@@ -84,18 +267,132 @@ impl RpcState {
         number: u64,
         state_root: B256,
     ) -> Self {
+        Self::resume(rpc, runtime, number, state_root, None)
+    }
+
+    /// Like [`new`](Self::new), starting from what `carried` knows when it describes this very
+    /// state (same block number and root); otherwise from nothing.
+    pub fn resume(
+        rpc: Arc<RollupRpc>,
+        runtime: tokio::runtime::Handle,
+        number: u64,
+        state_root: B256,
+        carried: Option<StateCache>,
+    ) -> Self {
+        let cache = carried
+            .filter(|c| c.number == number && c.state_root == state_root)
+            .unwrap_or_else(|| StateCache::empty(number, state_root));
         Self {
             rpc,
             runtime,
             number,
             state_root,
             retry: Retry::default(),
-            cache: Mutex::default(),
+            cache: Mutex::new(cache),
+            post_root: Mutex::new(None),
+            post_storage: Mutex::new(HashMap::new()),
+            clock: Arc::default(),
         }
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    /// Records phase times in `clock`.
+    pub fn with_clock(mut self, clock: Arc<PhaseClock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Runs an RPC call to completion, counting the wait as fetch time.
+    fn wait<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = self.runtime.block_on(call);
+        self.clock.add_fetch(started.elapsed());
+        out
+    }
+
+    /// What this state knows, to retry the same block later; `None` once roots after the
+    /// block were computed (the tries then hold the block's changes).
+    pub fn into_cache(self) -> Option<StateCache> {
+        let moved = lock(&self.post_root).is_some() || !lock(&self.post_storage).is_empty();
+        (!moved).then(|| self.cache.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// What is known of the next state, block `number` with root `state_root`, once `changes`
+    /// (the block's, validated) are applied: `None` when the root computed here is not
+    /// `state_root` or the cache outgrew its bounds.
+    pub fn advance(
+        self,
+        changes: &StateChanges,
+        number: u64,
+        state_root: B256,
+    ) -> Option<StateCache> {
+        let root = self
+            .post_root
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())?;
+        if root != state_root {
+            return None;
+        }
+        let storage_roots = self
+            .post_storage
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.cache.into_inner().unwrap_or_else(|e| e.into_inner());
+        let touched: std::collections::BTreeSet<Address> = changes
+            .accounts
+            .keys()
+            .chain(changes.storage.keys())
+            .copied()
+            .collect();
+        for address in touched {
+            let before = cache.accounts.get(&address).copied().flatten();
+            let after = match changes.accounts.get(&address) {
+                Some(after) => *after,
+                None => before.map(|p| p.account),
+            };
+            let change = changes.storage.get(&address);
+            if after.is_none() || change.is_some_and(|c| c.wiped) {
+                cache.storage.retain(|(owner, _), _| *owner != address);
+            }
+            if after.is_none() {
+                cache.storage_tries.remove(&address);
+            }
+            if let Some(change) = change {
+                for (slot, value) in &change.slots {
+                    cache.storage.insert((address, *slot), *value);
+                }
+            }
+            let proven = match after {
+                None => None,
+                Some(account) => {
+                    let storage_root = match storage_roots.get(&address) {
+                        Some(root) => *root,
+                        None if change.is_some_and(|c| c.wiped) => EMPTY_ROOT_HASH,
+                        None => before.map_or(EMPTY_ROOT_HASH, |p| p.storage_root),
+                    };
+                    if account.code_hash != KECCAK_EMPTY {
+                        cache.code_owner.insert(account.code_hash, address);
+                    }
+                    Some(Proven {
+                        account,
+                        storage_root,
+                    })
+                }
+            };
+            cache.accounts.insert(address, proven);
+        }
+        for (hash, code) in &changes.codes {
+            cache.codes.insert(*hash, code.clone());
+        }
+        cache.number = number;
+        cache.state_root = state_root;
+        cache
+            .block_hashes
+            .retain(|n, _| n.saturating_add(256) >= number);
+        (!cache.too_big()).then_some(cache)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, StateCache> {
+        lock(&self.cache)
     }
 
     fn block_tag(&self) -> String {
@@ -105,8 +402,7 @@ impl RpcState {
     fn get_proof(&self, address: Address, slots: &[U256]) -> Result<ProofAnswer, PreStateError> {
         let keys: Vec<B256> = slots.iter().map(|s| B256::from(*s)).collect();
         let params = json!([address, keys, self.block_tag()]);
-        self.runtime
-            .block_on(self.rpc.call_retrying("eth_getProof", params, self.retry))
+        self.wait(self.rpc.call_retrying("eth_getProof", params, self.retry))
             .map_err(|e: RpcFailure| {
                 backend(
                     &format!("eth_getProof({address}) at block {}", self.number),
@@ -115,9 +411,125 @@ impl RpcState {
             })
     }
 
-    /// Fetches and verifies the account (and `slots` of it), caching both.
+    /// Fetches and verifies the account (and `slots` of it), caching both. An account already
+    /// known keeps its known form: only the slots' proofs are checked, against its known
+    /// storage root.
     fn prove(&self, address: Address, slots: &[U256]) -> Result<Option<Proven>, PreStateError> {
         let answer = self.get_proof(address, slots)?;
+        self.absorb(address, answer)
+    }
+
+    /// Verifies an `eth_getProof` answer for `address` and caches what it proves.
+    fn absorb(
+        &self,
+        address: Address,
+        answer: ProofAnswer,
+    ) -> Result<Option<Proven>, PreStateError> {
+        let known = self.cache().accounts.get(&address).copied();
+        let proven = match known {
+            Some(proven) => proven,
+            None => self.verify_account(address, &answer)?,
+        };
+        let storage_root = proven.map_or(EMPTY_ROOT_HASH, |p| p.storage_root);
+        let mut verified = Vec::new();
+        for slot in &answer.storage_proof {
+            let key = Nibbles::unpack(keccak256(B256::from(slot.key)));
+            let expected = (!slot.value.is_zero()).then(|| alloy_rlp::encode(slot.value));
+            verify_proof(storage_root, key, expected, &slot.proof).map_err(|e| {
+                PreStateError::Backend(format!(
+                    "the RPC's proof of slot {} of {address} does not match its storage root {storage_root}: {e}",
+                    slot.key
+                ))
+            })?;
+            verified.push((slot.key, slot.value));
+        }
+        let mut cache = self.cache();
+        if known.is_none() {
+            cache.account_trie.reveal(&answer.account_proof);
+            cache.accounts.insert(address, proven);
+            if let Some(p) = proven {
+                cache
+                    .code_owner
+                    .entry(p.account.code_hash)
+                    .or_insert(address);
+            }
+        }
+        for (slot, value) in verified {
+            cache.storage.insert((address, slot), value);
+        }
+        let trie = cache.storage_trie(address, storage_root);
+        for slot in &answer.storage_proof {
+            trie.reveal(&slot.proof);
+        }
+        Ok(proven)
+    }
+
+    /// Reads ahead, in few round trips, what `block` will touch: the accounts it names, then a
+    /// dry run of the block on what is known (unknown slots read as zero and are noted) whose
+    /// notes are fetched in one batch, one `eth_getProof` per account with all its slots.
+    /// Best effort: whatever this misses or cannot verify is fetched, and any failure reported,
+    /// when the real validation asks for it.
+    pub fn warm(&self, rules: &ChainRules, parent: &Sealed<Header>, block: &ChainBlock) {
+        let header = block.header();
+        let mut named: BTreeMap<Address, BTreeSet<U256>> = BTreeMap::new();
+        named.insert(header.beneficiary, BTreeSet::new());
+        for to in block.recipients() {
+            named.insert(to, BTreeSet::new());
+        }
+        self.prefetch(named);
+        let dry = DryRun {
+            state: self,
+            missing: Mutex::default(),
+        };
+        let _ = crate::validate_block(rules, parent, &dry, block, None);
+        let missing = dry.missing.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.prefetch(missing);
+    }
+
+    /// Fetches and absorbs, in batches, the proofs of `wanted` accounts and slots not known yet.
+    fn prefetch(&self, wanted: BTreeMap<Address, BTreeSet<U256>>) {
+        let wanted: Vec<(Address, Vec<U256>)> = {
+            let cache = self.cache();
+            wanted
+                .into_iter()
+                .filter_map(|(address, slots)| {
+                    let slots: Vec<U256> = slots
+                        .into_iter()
+                        .filter(|slot| !cache.storage.contains_key(&(address, *slot)))
+                        .collect();
+                    let known = cache.accounts.contains_key(&address);
+                    (!known || !slots.is_empty()).then_some((address, slots))
+                })
+                .collect()
+        };
+        for chunk in wanted.chunks(PREFETCH_BATCH) {
+            let calls: Vec<(&str, serde_json::Value)> = chunk
+                .iter()
+                .map(|(address, slots)| {
+                    let keys: Vec<B256> = slots.iter().map(|s| B256::from(*s)).collect();
+                    ("eth_getProof", json!([address, keys, self.block_tag()]))
+                })
+                .collect();
+            let Ok(answers) = self.wait(self.rpc.batch(&calls)) else {
+                return;
+            };
+            for ((address, _), answer) in chunk.iter().zip(answers) {
+                let parsed = answer
+                    .ok()
+                    .and_then(|value| serde_json::from_value::<ProofAnswer>(value).ok());
+                if let Some(parsed) = parsed {
+                    let _ = self.absorb(*address, parsed);
+                }
+            }
+        }
+    }
+
+    /// Checks the RPC's account proof against this state's root.
+    fn verify_account(
+        &self,
+        address: Address,
+        answer: &ProofAnswer,
+    ) -> Result<Option<Proven>, PreStateError> {
         let account = Account {
             nonce: answer.nonce.to::<u64>(),
             balance: answer.balance,
@@ -137,50 +549,21 @@ impl RpcState {
             &answer.account_proof,
         )
         .is_ok();
-        if !exists {
-            let absent = account.is_empty()
-                && verify_proof(self.state_root, key, None, &answer.account_proof).is_ok();
-            if !absent {
-                return Err(PreStateError::Backend(format!(
-                    "the RPC's proof of account {address} does not match the state root {} of block {}: the RPC is lying or inconsistent",
-                    self.state_root, self.number
-                )));
-            }
+        if exists {
+            return Ok(Some(Proven {
+                account,
+                storage_root: answer.storage_hash,
+            }));
         }
-        let proven = exists.then_some(Proven {
-            account,
-            storage_root: answer.storage_hash,
-        });
-        let storage_root = proven.map_or(EMPTY_ROOT_HASH, |p| p.storage_root);
-        let mut verified = Vec::new();
-        for slot in &answer.storage_proof {
-            let key = Nibbles::unpack(keccak256(B256::from(slot.key)));
-            let expected = (!slot.value.is_zero()).then(|| alloy_rlp::encode(slot.value));
-            verify_proof(storage_root, key, expected, &slot.proof).map_err(|e| {
-                PreStateError::Backend(format!(
-                    "the RPC's proof of slot {} of {address} does not match its storage root {storage_root}: {e}",
-                    slot.key
-                ))
-            })?;
-            verified.push((slot.key, slot.value));
+        if account.is_empty()
+            && verify_proof(self.state_root, key, None, &answer.account_proof).is_ok()
+        {
+            return Ok(None);
         }
-        let mut cache = self.cache();
-        cache.account_nodes.extend(answer.account_proof);
-        cache.accounts.insert(address, proven);
-        if let Some(p) = proven {
-            cache
-                .code_owner
-                .entry(p.account.code_hash)
-                .or_insert(address);
-        }
-        for (slot, value) in verified {
-            cache.storage.insert((address, slot), value);
-        }
-        let nodes = cache.storage_nodes.entry(address).or_default();
-        for slot in answer.storage_proof {
-            nodes.extend(slot.proof);
-        }
-        Ok(proven)
+        Err(PreStateError::Backend(format!(
+            "the RPC's proof of account {address} does not match the state root {} of block {}: the RPC is lying or inconsistent",
+            self.state_root, self.number
+        )))
     }
 
     fn proven(&self, address: Address) -> Result<Option<Proven>, PreStateError> {
@@ -190,7 +573,8 @@ impl RpcState {
         self.prove(address, &[])
     }
 
-    /// The storage root of `address` after `changes`.
+    /// The storage root of `address` after `changes`; the changed trie is kept for the next
+    /// block.
     fn storage_root_with(
         &self,
         address: Address,
@@ -202,15 +586,8 @@ impl RpcState {
         let Some(change) = changes.storage.get(&address) else {
             return Ok(before);
         };
-        let mut trie = SparseTrie::new(if change.wiped {
-            EMPTY_ROOT_HASH
-        } else {
-            before
-        });
-        if !change.wiped {
-            if let Some(nodes) = self.cache().storage_nodes.get(&address) {
-                trie.reveal(nodes);
-            }
+        if let Some(root) = lock(&self.post_storage).get(&address) {
+            return Ok(*root);
         }
         let updates: Vec<(Vec<u8>, Option<Vec<u8>>)> = change
             .slots
@@ -222,18 +599,30 @@ impl RpcState {
                 )
             })
             .collect();
-        let updated = trie
-            .apply(&updates, |path| {
-                let slot = search(path, 32).ok_or_else(|| too_deep(address, path))?;
-                let answer = self.get_proof(address, &[U256::from_be_slice(&slot)])?;
-                Ok(answer
-                    .storage_proof
-                    .into_iter()
-                    .flat_map(|p| p.proof)
-                    .collect())
-            })
-            .map_err(|e| apply_error(&format!("storage of {address}"), e))?;
-        Ok(updated.root())
+        let mut cache = self.cache();
+        let trie = if change.wiped {
+            cache
+                .storage_tries
+                .insert(address, SparseTrie::new(EMPTY_ROOT_HASH));
+            cache.storage_trie(address, EMPTY_ROOT_HASH)
+        } else {
+            cache.storage_trie(address, before)
+        };
+        trie.apply(&updates, |path| {
+            let slot = search(path, 32).ok_or_else(|| too_deep(address, path))?;
+            let answer = self.get_proof(address, &[U256::from_be_slice(&slot)])?;
+            Ok(answer
+                .storage_proof
+                .into_iter()
+                .flat_map(|p| p.proof)
+                .collect())
+        })
+        .map_err(|e| apply_error(&format!("storage of {address}"), e))?;
+        trie.commit();
+        let root = trie.root();
+        drop(cache);
+        lock(&self.post_storage).insert(address, root);
+        Ok(root)
     }
 }
 
@@ -274,8 +663,14 @@ impl PreState for RpcState {
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, PreStateError> {
-        if let Some(value) = self.cache().storage.get(&(address, slot)) {
-            return Ok(*value);
+        {
+            let cache = self.cache();
+            if let Some(value) = cache.storage.get(&(address, slot)) {
+                return Ok(*value);
+            }
+            if let Some(None) = cache.accounts.get(&address) {
+                return Ok(U256::ZERO);
+            }
         }
         self.prove(address, &[slot])?;
         Ok(self
@@ -300,8 +695,7 @@ impl PreState for RpcState {
             .copied()
             .ok_or(PreStateError::MissingCode(code_hash))?;
         let code: Bytes = self
-            .runtime
-            .block_on(self.rpc.call_retrying(
+            .wait(self.rpc.call_retrying(
                 "eth_getCode",
                 json!([owner, self.block_tag()]),
                 self.retry,
@@ -325,8 +719,7 @@ impl PreState for RpcState {
             hash: B256,
         }
         let block: HashOnly = self
-            .runtime
-            .block_on(self.rpc.call_retrying(
+            .wait(self.rpc.call_retrying(
                 "eth_getBlockByNumber",
                 json!([format!("{number:#x}"), false]),
                 self.retry,
@@ -340,6 +733,29 @@ impl PreState for RpcState {
     }
 
     fn state_root_after(&self, changes: &StateChanges) -> Result<B256, PreStateError> {
+        if let Some(root) = *lock(&self.post_root) {
+            return Ok(root);
+        }
+        let started = Instant::now();
+        let fetched = self.clock.state_fetch();
+        let root = self.compute_state_root(changes);
+        let fetching = self.clock.state_fetch().saturating_sub(fetched);
+        self.clock
+            .add_root(started.elapsed().saturating_sub(fetching));
+        root
+    }
+
+    fn storage_root_after(
+        &self,
+        address: Address,
+        changes: &StateChanges,
+    ) -> Result<B256, PreStateError> {
+        self.storage_root_with(address, changes)
+    }
+}
+
+impl RpcState {
+    fn compute_state_root(&self, changes: &StateChanges) -> Result<B256, PreStateError> {
         let mut addresses: Vec<Address> = changes.accounts.keys().copied().collect();
         addresses.extend(
             changes
@@ -368,25 +784,19 @@ impl PreState for RpcState {
             };
             updates.push((path_of(&keccak256(address)), value));
         }
-        let mut trie = SparseTrie::new(self.state_root);
-        trie.reveal(&self.cache().account_nodes);
-        let updated = trie
-            .apply(&updates, |path| {
-                let address = search(path, 20).ok_or_else(|| too_deep(Address::ZERO, path))?;
-                Ok(self
-                    .get_proof(Address::from_slice(&address), &[])?
-                    .account_proof)
-            })
-            .map_err(|e| apply_error("the account trie", e))?;
-        Ok(updated.root())
-    }
-
-    fn storage_root_after(
-        &self,
-        address: Address,
-        changes: &StateChanges,
-    ) -> Result<B256, PreStateError> {
-        self.storage_root_with(address, changes)
+        let mut cache = self.cache();
+        let trie = &mut cache.account_trie;
+        trie.apply(&updates, |path| {
+            let address = search(path, 20).ok_or_else(|| too_deep(Address::ZERO, path))?;
+            Ok(self
+                .get_proof(Address::from_slice(&address), &[])?
+                .account_proof)
+        })
+        .map_err(|e| apply_error("the account trie", e))?;
+        trie.commit();
+        let root = trie.root();
+        *lock(&self.post_root) = Some(root);
+        Ok(root)
     }
 }
 

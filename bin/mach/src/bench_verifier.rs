@@ -1,0 +1,427 @@
+//! `mach bench verifier`: the live verifier end to end. It starts its own anvil rollup (the
+//! validatable configuration, manual mining), records a block range under a mixed load
+//! (transfers to old and new accounts, storage-writing calls that log, deployments, calls to a
+//! contract that self-destructs, reverts), then follows the range with the live
+//! verifier in strict mode over JSON-RPC: blocks, proofs and code fetched from anvil, every
+//! block re-executed and its state root recomputed. The same blocks then go through the
+//! validation core from memory, starting from anvil's dump of the pre-range state, for the bare
+//! revm figure.
+
+use crate::bench::{build, cargo_run, machine, today, write_section};
+use anyhow::{bail, Context, Result};
+use mach_devnet::{Anvil, AnvilConfig};
+use mach_verifier::live::blocks::fetch_block;
+use mach_verifier::live::follow::{Follower, Outcome};
+use mach_verifier::live::rpc::{Retry, RollupRpc};
+use mach_verifier::live::store::Store;
+use mach_verifier::live::VerifierConfig;
+use mach_verifier::{validate_block, ChainRules, InMemoryState};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const CHAIN_ID: u64 = 31_337;
+const SENDERS: u32 = 20;
+
+/// Runtime storing its first calldata word in slot 0.
+const STORE_WORD: &str = "600035600055";
+/// Init code returning [`STORE_WORD`] as the runtime.
+const DEPLOY_STORE_WORD: &str = "6006600c60003960066000f3600035600055";
+/// Runtime writing `n` (first calldata word) new slots after a counter kept in slot 0, then
+/// logging the caller.
+const WRITER: &str = "6000356000545b8115601b576001014381559060019003906006565b6000553360006000a100";
+/// Runtime that self-destructs to the caller: since Cancun (EIP-6780) this sends its balance and
+/// keeps the account. (A contract created and destroyed in one transaction is deleted; anvil
+/// keeps such accounts and commits a state root Ethereum would not, see docs/decisions.md.)
+const SELF_DESTRUCT: &str = "33ff";
+/// Runtime that always reverts.
+const REVERTER: &str = "60006000fd";
+
+/// Figures of one run.
+struct Figures {
+    blocks: u64,
+    transactions: usize,
+    gas: u64,
+    live: Duration,
+    revm: Duration,
+    fetch: Duration,
+    execute: Duration,
+    root: Duration,
+    peak_rss_mb: f64,
+}
+
+pub fn run(blocks: u64, txs: usize, json: bool, write: Option<&Path>) -> Result<()> {
+    if blocks == 0 || txs == 0 {
+        bail!("--blocks and --txs must be at least 1");
+    }
+    let figures = crate::operator::block_on(measure(blocks, txs))?;
+    let secs = figures.live.as_secs_f64().max(1e-9);
+    let mgas = figures.gas as f64 / 1e6 / secs;
+    let revm_mgas = figures.gas as f64 / 1e6 / figures.revm.as_secs_f64().max(1e-9);
+    if json {
+        println!(
+            "{}",
+            json!({
+                "blocks": figures.blocks,
+                "transactions": figures.transactions,
+                "gas": figures.gas,
+                "seconds": secs,
+                "mgas_per_s": mgas,
+                "revm_mgas_per_s": revm_mgas,
+                "peak_rss_mb": figures.peak_rss_mb,
+                "fetch_seconds": figures.fetch.as_secs_f64(),
+                "execute_seconds": figures.execute.as_secs_f64(),
+                "root_seconds": figures.root.as_secs_f64(),
+            })
+        );
+    }
+    let body = format!(
+        "## Live verifier throughput (anvil rollup over JSON-RPC)\n\n\
+         Command: `{} bench verifier --blocks {blocks} --txs {txs} --write docs/benchmarks.md`\n\n\
+         Machine: {}; build: {}; date: {}\n\n\
+         `mach bench verifier` starts an anvil rollup (Prague rules, manual mining), records \
+         {blocks} blocks of about {txs} transactions each from {SENDERS} senders (transfers to \
+         known and to new accounts, calls that write fresh storage slots and log, deployments, \
+         calls to a contract that self-destructs, reverts), then follows them with the live verifier \
+         in strict mode: blocks, `eth_getProof` proofs and code over HTTP from anvil, each \
+         proof checked, each block re-executed and its state root recomputed on the sparse \
+         trie, state carried from block to block. Then the same blocks go through the \
+         validation core from memory (anvil's state dump before the range) for the bare revm \
+         figure. Peak RSS is the verifier process's (anvil excluded). Fetch is time spent \
+         waiting for anvil, whose `eth_getProof` rebuilds the trie it proves from on every call, \
+         so it grows with the state (docs/decisions.md); execute includes the dry run that finds \
+         what to fetch in batches, so each block runs twice.\n\n\
+         | blocks | transactions | gas | end to end | Mgas/s | revm from memory, Mgas/s | fetch | execute | root | peak RSS |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n\
+         | {} | {} | {} | {:.2} s | {:.1} | {:.1} | {:.2} s | {:.2} s | {:.2} s | {:.0} MB |\n",
+        cargo_run(),
+        machine(),
+        build(),
+        today(),
+        figures.blocks,
+        figures.transactions,
+        figures.gas,
+        secs,
+        mgas,
+        revm_mgas,
+        figures.fetch.as_secs_f64(),
+        figures.execute.as_secs_f64(),
+        figures.root.as_secs_f64(),
+        figures.peak_rss_mb,
+    );
+    if !json {
+        print!("{body}");
+    }
+    if let Some(path) = write {
+        write_section(path, "verifier", &body)?;
+        eprintln!("updated {}", path.display());
+    }
+    Ok(())
+}
+
+/// A plain JSON-RPC client for the load (anvil signs for its unlocked dev accounts).
+struct Node {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Node {
+    async fn batch(&self, calls: &[(&str, Value)]) -> Result<Vec<Value>> {
+        let body: Vec<Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(id, (method, params))| {
+                json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+            })
+            .collect();
+        let answers: Vec<Value> = self
+            .client
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .with_context(|| format!("anvil at {}", self.url))?
+            .json()
+            .await
+            .context("anvil's answer is not JSON")?;
+        let mut results = vec![Value::Null; calls.len()];
+        for answer in answers {
+            let id = answer["id"].as_u64().unwrap_or(u64::MAX) as usize;
+            if let Some(error) = answer.get("error") {
+                let method = calls.get(id).map_or("?", |c| c.0);
+                bail!("anvil refused {method}: {error}");
+            }
+            if let Some(slot) = results.get_mut(id) {
+                *slot = answer["result"].clone();
+            }
+        }
+        Ok(results)
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        let mut answers = self.batch(&[(method, params)]).await?;
+        Ok(answers.pop().unwrap_or(Value::Null))
+    }
+
+    async fn number(&self) -> Result<u64> {
+        let value = self.call("eth_blockNumber", json!([])).await?;
+        hex_u64(&value).context("eth_blockNumber")
+    }
+}
+
+fn hex_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => u64::from_str_radix(s.trim_start_matches("0x"), 16).ok(),
+        _ => None,
+    }
+}
+
+/// One transaction of the load, sent with `eth_sendTransaction` by a dev account.
+fn tx(from: &str, nonce: u64, to: Option<&str>, gas: u64, value: u64, data: &str) -> Value {
+    let mut tx = json!({
+        "from": from,
+        "nonce": format!("{nonce:#x}"),
+        "gas": format!("{gas:#x}"),
+        "maxFeePerGas": "0x3b9aca00",
+        "maxPriorityFeePerGas": "0x1",
+        "value": format!("{value:#x}"),
+        "input": format!("0x{data}"),
+    });
+    if let Some(to) = to {
+        tx["to"] = json!(to);
+    }
+    tx
+}
+
+async fn measure(blocks: u64, txs: usize) -> Result<Figures> {
+    let mut config = AnvilConfig::validatable(CHAIN_ID);
+    config.accounts = SENDERS;
+    config.args.push("--no-mining".into());
+    let anvil = Anvil::spawn(&config)?;
+    anvil.space_timestamps().await.map_err(anyhow::Error::msg)?;
+    let node = Node {
+        client: reqwest::Client::new(),
+        url: anvil.url().to_string(),
+    };
+    let senders: Vec<String> = (0..SENDERS)
+        .map(|i| anvil.dev_signer(i).map(|s| format!("{:#x}", s.address())))
+        .collect::<Result<_, _>>()?;
+    let mut nonces = vec![0u64; senders.len()];
+
+    // Setup block: the load's contracts.
+    let deployer = &senders[0];
+    let mut deploys = Vec::new();
+    for runtime in [STORE_WORD, WRITER, REVERTER, SELF_DESTRUCT] {
+        let len = runtime.len() / 2;
+        let init = format!("60{len:02x}600c60003960{len:02x}6000f3{runtime}");
+        deploys.push((
+            "eth_sendTransaction",
+            json!([tx(deployer, nonces[0], None, 200_000, 0, &init)]),
+        ));
+        nonces[0] += 1;
+    }
+    let hashes = node.batch(&deploys).await?;
+    node.call("evm_mine", json!([])).await?;
+    let mut contracts = Vec::new();
+    for hash in hashes {
+        let receipt = node
+            .call("eth_getTransactionReceipt", json!([hash]))
+            .await?;
+        match receipt["contractAddress"].as_str() {
+            Some(address) if receipt["status"] == "0x1" => contracts.push(address.to_string()),
+            _ => bail!("deploying a load contract failed: {receipt}"),
+        }
+    }
+    let (store_word, writer, reverter, destructor) =
+        (&contracts[0], &contracts[1], &contracts[2], &contracts[3]);
+    let start = node.number().await?;
+    let dump = node.call("anvil_dumpState", json!([])).await?;
+    let pre_state = state_from_dump(&dump)?;
+
+    // The recorded range.
+    let mut sent = 0usize;
+    for block in 0..blocks {
+        let mut calls = Vec::with_capacity(txs);
+        for i in 0..txs {
+            let s = (i + block as usize) % senders.len();
+            let from = &senders[s];
+            let nonce = nonces[s];
+            nonces[s] += 1;
+            let word = format!("{:064x}", block * 1_000_000 + i as u64 + 1);
+            let fresh = format!("0x{:040x}", 0xf00d_0000_0000u64 + block * 10_000 + i as u64);
+            let t = match i % 10 {
+                0 | 1 => tx(from, nonce, Some(&fresh), 21_000, 1, ""),
+                2 | 3 => tx(
+                    from,
+                    nonce,
+                    Some(&senders[(s + 1) % senders.len()]),
+                    21_000,
+                    7,
+                    "",
+                ),
+                4..=6 => tx(
+                    from,
+                    nonce,
+                    Some(writer),
+                    400_000,
+                    0,
+                    &format!("{:064x}", 8),
+                ),
+                7 => tx(from, nonce, Some(store_word), 60_000, 0, &word),
+                8 if i % 20 == 8 => tx(from, nonce, None, 120_000, 0, DEPLOY_STORE_WORD),
+                8 => tx(from, nonce, Some(destructor), 60_000, 5, ""),
+                _ => tx(from, nonce, Some(reverter), 40_000, 0, ""),
+            };
+            calls.push(("eth_sendTransaction", json!([t])));
+        }
+        node.batch(&calls).await?;
+        sent += calls.len();
+        node.call("evm_mine", json!([])).await?;
+    }
+    // Whatever did not fit in its block.
+    for _ in 0..blocks {
+        let status = node.call("txpool_status", json!([])).await?;
+        if hex_u64(&status["pending"]).unwrap_or(0) == 0 {
+            break;
+        }
+        node.call("evm_mine", json!([])).await?;
+    }
+    let end = node.number().await?;
+    eprintln!(
+        "recorded blocks {}..={end} ({sent} transactions); validating",
+        start + 1
+    );
+
+    // Live: the follower over JSON-RPC.
+    let rules = ChainRules::from_genesis_json(&anvil.genesis_json())?;
+    let verifier_config = VerifierConfig::from_toml(&format!(
+        "[operator]\nenable = false\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{}\"\n",
+        anvil.url()
+    ))?;
+    let db = tempfile::tempdir()?;
+    let follower =
+        Follower::new(verifier_config, rules.clone(), Store::open(db.path())?, "").await?;
+    let started = Instant::now();
+    let mut validated = 0u64;
+    loop {
+        match follower.step(start).await? {
+            Outcome::Valid(_) => validated += 1,
+            Outcome::UpToDate => break,
+            other => bail!("the load must validate, but: {other:?}"),
+        }
+    }
+    let live = started.elapsed();
+    let peak_rss_mb = peak_rss_mb();
+    if validated != end - start {
+        bail!("validated {validated} blocks of {}", end - start);
+    }
+
+    // From memory: the same blocks through the validation core.
+    let rpc = RollupRpc::new(anvil.url(), None, Duration::from_secs(30));
+    let mut chain = Vec::new();
+    for number in start..=end {
+        let (block, hash) = fetch_block(&rpc, &rules, number, Retry::default())
+            .await
+            .map_err(anyhow::Error::msg)?;
+        chain.push((block, hash));
+    }
+    let (gas, transactions, revm) =
+        tokio::task::spawn_blocking(move || from_memory(&rules, pre_state, &chain))
+            .await
+            .context("the in-memory pass stopped")??;
+    let phases = follower.phases();
+    Ok(Figures {
+        blocks: validated,
+        transactions,
+        gas,
+        live,
+        revm,
+        fetch: phases.fetch(),
+        execute: phases.execute(),
+        root: phases.root(),
+        peak_rss_mb,
+    })
+}
+
+/// Validates `chain[1..]` on `state` (the post-state of `chain[0]`): gas, transactions, time.
+fn from_memory(
+    rules: &ChainRules,
+    mut state: InMemoryState,
+    chain: &[(mach_verifier::ChainBlock, alloy::primitives::B256)],
+) -> Result<(u64, usize, Duration)> {
+    let (mut gas, mut transactions, mut elapsed) = (0, 0, Duration::ZERO);
+    for pair in chain.windows(2) {
+        let ((parent, parent_hash), (block, hash)) = (&pair[0], &pair[1]);
+        let parent = alloy::consensus::Sealed::new_unchecked(parent.header().clone(), *parent_hash);
+        state.set_block_hash(parent.number, *parent_hash);
+        let started = Instant::now();
+        let valid = validate_block(rules, &parent, &state, block, Some(*hash))
+            .with_context(|| format!("block {} from memory", parent.number + 1))?;
+        elapsed += started.elapsed();
+        state.apply(&valid.changes);
+        gas += valid.gas_used;
+        transactions += match block {
+            mach_verifier::ChainBlock::Ethereum(b) => b.body.transactions.len(),
+            mach_verifier::ChainBlock::Optimism(b) => b.body.transactions.len(),
+        };
+    }
+    Ok((gas, transactions, elapsed))
+}
+
+/// The state in an `anvil_dumpState` answer (hex of gzipped JSON).
+fn state_from_dump(dump: &Value) -> Result<InMemoryState> {
+    let hex = dump
+        .as_str()
+        .context("anvil_dumpState did not answer a string")?;
+    let bytes = alloy::hex::decode(hex).context("anvil_dumpState is not hex")?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .context("anvil_dumpState is not gzipped JSON")?;
+    let dump: Value = serde_json::from_str(&text)?;
+    let accounts = dump["accounts"]
+        .as_object()
+        .context("anvil_dumpState has no accounts")?;
+    let mut state = InMemoryState::new();
+    for (address, account) in accounts {
+        let number = |v: &Value| -> Result<alloy::primitives::U256> {
+            match v {
+                Value::Number(n) => Ok(alloy::primitives::U256::from(n.as_u64().unwrap_or(0))),
+                Value::String(s) => Ok(s.parse()?),
+                _ => Ok(alloy::primitives::U256::ZERO),
+            }
+        };
+        let mut storage = BTreeMap::new();
+        if let Some(slots) = account["storage"].as_object() {
+            for (slot, value) in slots {
+                storage.insert(slot.parse()?, number(value)?);
+            }
+        }
+        let code = alloy::hex::decode(account["code"].as_str().unwrap_or("0x"))?;
+        state.insert_account(
+            address.parse()?,
+            number(&account["nonce"])?.to::<u64>(),
+            number(&account["balance"])?,
+            code.into(),
+            storage,
+        );
+    }
+    Ok(state)
+}
+
+/// Peak resident memory of this process, in MB (Linux; 0 elsewhere).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
