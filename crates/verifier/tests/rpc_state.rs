@@ -1,6 +1,8 @@
 //! Validation over RPC against a real chain: blocks of transfers and contract creations with
 //! storage writes on anvil, each re-executed with its pre-state read
 //! through `eth_getProof` (proofs checked) and its state root recomputed on the sparse trie.
+//! Some blocks read an older block's hash (BLOCKHASH), which the verifier takes from the parent
+//! links of headers it checks, never on the RPC's word.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -87,6 +89,32 @@ async fn blocks_validate_with_pre_state_over_rpc() {
         )
         .await;
     }
+    // A contract storing BLOCKHASH(NUMBER - 3) in slot 0, called three times.
+    let blockhash_reader = Bytes::from_static(&[
+        0x60, 0x09, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x09, 0x60, 0x00, 0xf3, // init
+        0x60, 0x03, 0x43, 0x03, 0x40, 0x60, 0x00, 0x55,
+        0x00, // sstore(0, blockhash(number - 3))
+    ]);
+    let receipt = admin
+        .send(
+            "deploy",
+            TransactionRequest::default().with_deploy_code(blockhash_reader),
+        )
+        .await
+        .unwrap();
+    let reader = receipt.contract_address.unwrap();
+    for _ in 0..3 {
+        admin
+            .send("read", TransactionRequest::default().with_to(reader))
+            .await
+            .unwrap();
+    }
+    let stored = admin
+        .provider
+        .get_storage_at(reader, U256::ZERO)
+        .await
+        .unwrap();
+    assert_ne!(stored, U256::ZERO, "BLOCKHASH must have been read");
     let latest = admin.provider.get_block_number().await.unwrap();
     assert!(latest >= 12);
 
@@ -103,7 +131,8 @@ async fn blocks_validate_with_pre_state_over_rpc() {
             tokio::runtime::Handle::current(),
             number - 1,
             parent.header().state_root,
-        );
+        )
+        .with_block_hash(number - 1, parent_header.hash());
         let rules = rules.clone();
         let checked = block.clone();
         let verdict = tokio::task::spawn_blocking(move || {

@@ -340,6 +340,7 @@ impl Follower {
             parent.state_root,
             carried,
         )
+        .with_block_hash(parent.number, parent.hash())
         .with_clock(self.clock.clone());
         let rules = self.rules.clone();
         let parent = parent.clone();

@@ -295,6 +295,13 @@ impl RpcState {
         }
     }
 
+    /// Records `hash` as the hash of block `number` (the parent's, from the verified chain):
+    /// the start of the parent links older block hashes are checked along.
+    pub fn with_block_hash(self, number: u64, hash: B256) -> Self {
+        self.cache().block_hashes.insert(number, hash);
+        self
+    }
+
     /// Records phase times in `clock`.
     pub fn with_clock(mut self, clock: Arc<PhaseClock>) -> Self {
         self.clock = clock;
@@ -710,26 +717,47 @@ impl PreState for RpcState {
         Ok(code)
     }
 
+    /// The hash of an earlier block, never taken on the RPC's word: from the nearest known
+    /// hash above it (the parent's, from the verified chain), down the parent links, each
+    /// header checked against the hash its child names.
     fn block_hash(&self, number: u64) -> Result<B256, PreStateError> {
-        if let Some(hash) = self.cache().block_hashes.get(&number) {
-            return Ok(*hash);
+        let (mut at, mut hash) = {
+            let cache = self.cache();
+            if let Some(hash) = cache.block_hashes.get(&number) {
+                return Ok(*hash);
+            }
+            match cache
+                .block_hashes
+                .iter()
+                .filter(|(n, _)| **n > number)
+                .min()
+            {
+                Some((n, h)) => (*n, *h),
+                None => return Err(PreStateError::MissingBlockHash(number)),
+            }
+        };
+        while at > number {
+            let block: alloy_rpc_types_eth::Block = self
+                .wait(self.rpc.call_retrying(
+                    "eth_getBlockByNumber",
+                    json!([format!("{at:#x}"), false]),
+                    self.retry,
+                ))
+                .map_err(|e| match e {
+                    RpcFailure::Missing => PreStateError::MissingBlockHash(number),
+                    other => backend(&format!("eth_getBlockByNumber({at})"), other),
+                })?;
+            let header = block.header.inner;
+            if header.hash_slow() != hash {
+                return Err(PreStateError::Backend(format!(
+                    "the RPC's header of block {at} does not hash to {hash}, the hash its child names: the RPC is lying or reorganizing"
+                )));
+            }
+            at -= 1;
+            hash = header.parent_hash;
+            self.cache().block_hashes.insert(at, hash);
         }
-        #[derive(Deserialize)]
-        struct HashOnly {
-            hash: B256,
-        }
-        let block: HashOnly = self
-            .wait(self.rpc.call_retrying(
-                "eth_getBlockByNumber",
-                json!([format!("{number:#x}"), false]),
-                self.retry,
-            ))
-            .map_err(|e| match e {
-                RpcFailure::Missing => PreStateError::MissingBlockHash(number),
-                other => backend(&format!("eth_getBlockByNumber({number})"), other),
-            })?;
-        self.cache().block_hashes.insert(number, block.hash);
-        Ok(block.hash)
+        Ok(hash)
     }
 
     fn state_root_after(&self, changes: &StateChanges) -> Result<B256, PreStateError> {
