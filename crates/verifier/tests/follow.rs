@@ -20,33 +20,11 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::U256;
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use mach_devnet::{Anvil, AnvilConfig};
 use mach_verifier::live::follow::{Follower, Outcome};
-use mach_verifier::live::store::Store;
-use mach_verifier::live::VerifierConfig;
-use mach_verifier::ChainRules;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 
-async fn recording_node(seen: Arc<Mutex<Vec<Value>>>) -> String {
-    async fn handle(
-        State(seen): State<Arc<Mutex<Vec<Value>>>>,
-        Json(req): Json<Value>,
-    ) -> Json<Value> {
-        seen.lock().unwrap().push(req.clone());
-        Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": {"task_index": 0}}))
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/soneium", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/soneium", post(handle))
-        .with_state(seen);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
@@ -65,22 +43,9 @@ async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
         admin.send("transfer", transfer()).await.unwrap();
     }
 
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let node_url = recording_node(seen.clone()).await;
-    let config = VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[collector]\nurl = \"{}\"\n",
-        anvil.url()
-    ))
-    .unwrap();
     let db = tempfile::tempdir().unwrap();
-    let follower = Follower::new(
-        config,
-        ChainRules::from_genesis_json(&anvil.genesis_json()).unwrap(),
-        Store::open(db.path()).unwrap(),
-        "",
-    )
-    .await
-    .unwrap();
+    let (follower, seen) =
+        support::alerting_follower(anvil.url(), &anvil.genesis_json(), db.path()).await;
 
     // Blocks 2 and 3 are valid (anvil's genesis state root is not real: start after block 1).
     let mut valid = Vec::new();
@@ -124,22 +89,11 @@ async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
     admin.send("transfer", transfer()).await.unwrap();
     assert!(matches!(follower.step(1).await.unwrap(), Outcome::Valid(b) if b.number == bad + 1));
 
-    let alerts: Vec<Value> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] == "alert_blockHash")
-        .cloned()
-        .collect();
+    let alerts = support::requests(&seen, "alert_blockHash");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["params"][0]["hash"], json!(bad_hash));
     assert!(follower.store().pending_alerts().unwrap().is_empty());
-    let proofs = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| r["method"] == "health_check")
-        .count();
+    let proofs = support::requests(&seen, "health_check").len();
     assert_eq!(proofs, 3);
 }
 
@@ -192,22 +146,9 @@ async fn each_injected_state_change_makes_exactly_the_next_block_invalid() {
     admin.send("transfer", transfer()).await.unwrap();
     admin.send("call", call()).await.unwrap();
 
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let node_url = recording_node(seen.clone()).await;
-    let config = VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[collector]\nurl = \"{}\"\n",
-        anvil.url()
-    ))
-    .unwrap();
     let db = tempfile::tempdir().unwrap();
-    let follower = Follower::new(
-        config,
-        ChainRules::from_genesis_json(&anvil.genesis_json()).unwrap(),
-        Store::open(db.path()).unwrap(),
-        "",
-    )
-    .await
-    .unwrap();
+    let (follower, seen) =
+        support::alerting_follower(anvil.url(), &anvil.genesis_json(), db.path()).await;
     assert!(!follow_to_head(&follower, 1).await.is_empty());
 
     let rpc = |method: &'static str, params: Value| {
@@ -264,11 +205,8 @@ async fn each_injected_state_change_makes_exactly_the_next_block_invalid() {
         invalid.push(hash);
     }
 
-    let alerted: Vec<Value> = seen
-        .lock()
-        .unwrap()
+    let alerted: Vec<Value> = support::requests(&seen, "alert_blockHash")
         .iter()
-        .filter(|r| r["method"] == "alert_blockHash")
         .map(|r| r["params"][0]["hash"].clone())
         .collect();
     assert_eq!(

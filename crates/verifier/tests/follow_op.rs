@@ -37,19 +37,15 @@
 
 use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder, RootProvider};
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use mach_devnet::{Anvil, AnvilConfig};
-use mach_verifier::live::follow::{Follower, Outcome};
-use mach_verifier::live::store::Store;
-use mach_verifier::live::VerifierConfig;
+use mach_verifier::live::follow::Outcome;
 use mach_verifier::op::{
     BASE_FEE_VAULT, L1_ATTRIBUTES_DEPOSITOR, L1_BLOCK, L1_FEE_VAULT, L2_TO_L1_MESSAGE_PASSER,
 };
-use mach_verifier::{output_root, BlockError, ChainRules};
+use mach_verifier::{output_root, BlockError};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+
+mod support;
 
 const CHAIN_ID: u64 = 901;
 
@@ -245,23 +241,6 @@ impl Sequencer {
     }
 }
 
-async fn recording_node(seen: Arc<Mutex<Vec<Value>>>) -> String {
-    async fn handle(
-        State(seen): State<Arc<Mutex<Vec<Value>>>>,
-        Json(req): Json<Value>,
-    ) -> Json<Value> {
-        seen.lock().unwrap().push(req.clone());
-        Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": {"task_index": 0}}))
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/soneium", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/soneium", post(handle))
-        .with_state(seen);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn op_stack_blocks_validate_and_a_wrong_state_root_is_an_output_root_mismatch() {
     let mut seq = Sequencer::start().await;
@@ -355,18 +334,8 @@ async fn op_stack_blocks_validate_and_a_wrong_state_root_is_an_output_root_misma
     }
     assert!(created >= 1);
 
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let node_url = recording_node(seen.clone()).await;
-    let config = VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[collector]\nurl = \"{}\"\n",
-        seq.url()
-    ))
-    .unwrap();
-    let rules = ChainRules::from_genesis_json(&genesis()).unwrap();
     let db = tempfile::tempdir().unwrap();
-    let follower = Follower::new(config, rules, Store::open(db.path()).unwrap(), "")
-        .await
-        .unwrap();
+    let (follower, seen) = support::alerting_follower(&seq.url(), &genesis(), db.path()).await;
 
     // Blocks 2 to 13 are valid (anvil's genesis state root is not real: start after block 1).
     let mut valid = Vec::new();

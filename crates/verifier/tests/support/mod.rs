@@ -1,0 +1,64 @@
+//! What the live-verifier tests share: a node endpoint that records what the verifier sends,
+//! and a follower that alerts to it.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use mach_verifier::live::follow::Follower;
+use mach_verifier::live::store::Store;
+use mach_verifier::live::VerifierConfig;
+use mach_verifier::ChainRules;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Requests the node endpoint received, in order.
+pub type Seen = Arc<Mutex<Vec<Value>>>;
+
+/// An operator-node endpoint at `/soneium` that records every request and accepts it; returns
+/// its URL.
+pub async fn recording_node(seen: Seen) -> String {
+    async fn handle(State(seen): State<Seen>, Json(req): Json<Value>) -> Json<Value> {
+        seen.lock().unwrap().push(req.clone());
+        Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": {"task_index": 0}}))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/soneium", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/soneium", post(handle))
+        .with_state(seen);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// A strict follower of the rollup at `rpc_url` (rules from `genesis`), alerting to a
+/// recording node, with its store in `db`; also returns what the node records.
+pub async fn alerting_follower(rpc_url: &str, genesis: &str, db: &Path) -> (Follower, Seen) {
+    let seen = Seen::default();
+    let node_url = recording_node(seen.clone()).await;
+    let config = VerifierConfig::from_toml(&format!(
+        "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[collector]\nurl = \"{rpc_url}\"\n"
+    ))
+    .unwrap();
+    let follower = Follower::new(
+        config,
+        ChainRules::from_genesis_json(genesis).unwrap(),
+        Store::open(db).unwrap(),
+        "",
+    )
+    .await
+    .unwrap();
+    (follower, seen)
+}
+
+/// The requests of `method` the node received.
+pub fn requests(seen: &Seen, method: &str) -> Vec<Value> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == method)
+        .cloned()
+        .collect()
+}
