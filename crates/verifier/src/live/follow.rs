@@ -235,11 +235,17 @@ impl Follower {
             hash: claimed,
         };
         if block.header().parent_hash != parent_hash {
-            // The node changed its chain between the two reads; ask again.
-            return Ok(Outcome::Undecided(
-                next,
-                "the chain moved while reading".into(),
-            ));
+            // The parent we hold (read earlier, or kept from the last step) was replaced: a reorg
+            // at or below it. Walk back from the last validated block; on a fresh store, ask
+            // again.
+            *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return match last {
+                Some(last) => self.rewind(last).await,
+                None => Ok(Outcome::Undecided(
+                    next,
+                    "the chain moved while reading".into(),
+                )),
+            };
         }
         tracing::info!("Pre validate block #{}({}) passed", this.number, this.hash);
         let parent_header = Sealed::new_unchecked(parent.header().clone(), parent_hash);
