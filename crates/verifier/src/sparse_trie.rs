@@ -133,6 +133,52 @@ impl SparseTrie {
         fold(&mut self.root, &mut self.known);
     }
 
+    /// The value at `key` in the trie whose root hash is `root`, read through the revealed
+    /// nodes (this trie's own root is ignored): `None` when the key is absent, an error when the
+    /// walk reaches a node that was not revealed.
+    pub fn get_under(&self, root: B256, key: &[u8]) -> Result<Option<Vec<u8>>, TrieError> {
+        let mut node = if root == EMPTY_ROOT_HASH {
+            Node::Empty
+        } else {
+            Node::Hash(root)
+        };
+        let mut rest = key;
+        let mut path = Vec::new();
+        loop {
+            resolve(&mut node, &path, &self.known)?;
+            match node {
+                Node::Empty => return Ok(None),
+                Node::Leaf { key, value } => {
+                    return Ok((key.as_slice() == rest).then_some(value));
+                }
+                Node::Extension { key, child } => {
+                    if !rest.starts_with(&key) {
+                        return Ok(None);
+                    }
+                    path.extend_from_slice(&key);
+                    rest = &rest[key.len()..];
+                    node = *child;
+                }
+                Node::Branch { mut children } => {
+                    let Some((&index, tail)) = rest.split_first() else {
+                        return Ok(None);
+                    };
+                    path.push(index);
+                    rest = tail;
+                    node = std::mem::replace(&mut children[index as usize], Node::Empty);
+                }
+                Node::Hash(_) => return Err(TrieError::Blinded(path)),
+            }
+        }
+    }
+
+    /// A trie with root `root` over the same revealed nodes.
+    pub fn rerooted(&self, root: B256) -> SparseTrie {
+        let mut trie = SparseTrie::new(root);
+        trie.known = self.known.clone();
+        trie
+    }
+
     /// How many proof nodes are revealed (the memory this trie holds, roughly).
     pub fn revealed(&self) -> usize {
         self.known.len()
@@ -604,6 +650,37 @@ mod tests {
             sparse.root(),
             before,
             "a failed apply leaves the trie as it was"
+        );
+    }
+
+    #[test]
+    fn values_are_read_through_revealed_nodes() {
+        let existing = keys(13, 300);
+        let leaves: BTreeMap<B256, Vec<u8>> = existing
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, value(i)))
+            .collect();
+        let absent = keys(14, 3);
+        let targets: Vec<B256> = existing[..20].iter().chain(&absent).copied().collect();
+        let (root, proof) = full_trie(&leaves, &targets);
+        let mut trie = SparseTrie::new(B256::ZERO);
+        trie.reveal(&proof);
+        for (i, key) in existing[..20].iter().enumerate() {
+            assert_eq!(trie.get_under(root, &path_of(key)).unwrap(), Some(value(i)));
+        }
+        for key in &absent {
+            assert_eq!(trie.get_under(root, &path_of(key)).unwrap(), None);
+        }
+        // A key no proof covered: never a wrong answer, at most "not revealed".
+        match trie.get_under(root, &path_of(&existing[200])) {
+            Ok(found) => assert_eq!(found, Some(value(200))),
+            Err(e) => assert!(matches!(e, TrieError::Blinded(_))),
+        }
+        assert_eq!(
+            trie.get_under(EMPTY_ROOT_HASH, &path_of(&absent[0]))
+                .unwrap(),
+            None
         );
     }
 

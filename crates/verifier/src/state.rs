@@ -114,6 +114,26 @@ pub fn storage_root(storage: &BTreeMap<U256, U256>) -> B256 {
     trie_root(&mut leaves)
 }
 
+/// All nodes of the trie over `leaves`.
+fn trie_nodes(mut leaves: Vec<(B256, Vec<u8>)>) -> Vec<Bytes> {
+    if leaves.is_empty() {
+        return Vec::new();
+    }
+    leaves.sort_unstable_by_key(|leaf| leaf.0);
+    let targets = leaves.iter().map(|(k, _)| Nibbles::unpack(k)).collect();
+    let mut builder =
+        HashBuilder::default().with_proof_retainer(alloy_trie::proof::ProofRetainer::new(targets));
+    for (key, value) in &leaves {
+        builder.add_leaf(Nibbles::unpack(key), value);
+    }
+    builder.root();
+    builder
+        .take_proof_nodes()
+        .into_inner()
+        .into_values()
+        .collect()
+}
+
 fn trie_root(leaves: &mut [(B256, Vec<u8>)]) -> B256 {
     if leaves.is_empty() {
         return EMPTY_ROOT_HASH;
@@ -227,8 +247,26 @@ impl InMemoryState {
 
     /// The state root.
     pub fn state_root(&self) -> B256 {
-        let mut leaves: Vec<(B256, Vec<u8>)> = self
-            .accounts
+        trie_root(&mut self.account_leaves())
+    }
+
+    /// Every node (RLP) of the account trie and of each storage trie, and every code: what a
+    /// complete execution witness of this state holds.
+    pub fn witness(&self) -> (Vec<Bytes>, Vec<Bytes>) {
+        let mut nodes = trie_nodes(self.account_leaves());
+        for account in self.accounts.values() {
+            let leaves = account
+                .storage
+                .iter()
+                .map(|(k, v)| (keccak256(B256::from(*k)), alloy_rlp::encode(v)))
+                .collect();
+            nodes.extend(trie_nodes(leaves));
+        }
+        (nodes, self.codes.values().cloned().collect())
+    }
+
+    fn account_leaves(&self) -> Vec<(B256, Vec<u8>)> {
+        self.accounts
             .iter()
             .map(|(address, account)| {
                 let trie = TrieAccount::new(
@@ -239,8 +277,7 @@ impl InMemoryState {
                 );
                 (keccak256(address), alloy_rlp::encode(trie))
             })
-            .collect();
-        trie_root(&mut leaves)
+            .collect()
     }
 
     /// Storage root of one account (the empty root when it does not exist).

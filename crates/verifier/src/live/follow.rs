@@ -14,11 +14,13 @@ use super::metrics::VerifierMetrics;
 use super::rpc::{Retry, RollupRpc, RpcFailure};
 use super::rpc_state::{PhaseClock, RpcState, StateCache};
 use super::store::{BlockRef, Store, StoreError};
+use super::witness::{ExecutionWitness, WitnessState};
 use crate::header::validate_header;
 use crate::{validate_block, BlockError, ChainBlock, ChainRules};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What happened to one block.
@@ -75,6 +77,8 @@ pub struct Follower {
     /// The newest block read, which the next step reads again as its parent.
     last_read: std::sync::Mutex<Option<(u64, ChainBlock, B256)>>,
     clock: Arc<PhaseClock>,
+    /// Whether the RPC serves `debug_executionWitness` (0 not asked yet, 1 yes, 2 no).
+    witness: std::sync::atomic::AtomicU8,
     /// When queued alerts are next resent (None: at the next step).
     alerts_due: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -120,6 +124,7 @@ impl Follower {
             carried: std::sync::Mutex::new(None),
             last_read: std::sync::Mutex::new(None),
             clock: Arc::default(),
+            witness: std::sync::atomic::AtomicU8::new(0),
             alerts_due: std::sync::Mutex::new(None),
         })
     }
@@ -304,6 +309,9 @@ impl Follower {
         block: &ChainBlock,
         claimed: B256,
     ) -> Result<(), BlockError> {
+        if let Some(verdict) = self.execute_on_witness(parent, block, claimed).await {
+            return verdict;
+        }
         let carried = self
             .carried
             .lock()
@@ -326,6 +334,68 @@ impl Follower {
         };
         *self.carried.lock().unwrap_or_else(|e| e.into_inner()) = next;
         verdict
+    }
+
+    /// Validates `block` on the node's `debug_executionWitness` when it serves one. `None` when
+    /// it does not (asked once; a node without the method is not asked again) or when the
+    /// witness could not decide the block: the caller then reads state with `eth_getProof`.
+    async fn execute_on_witness(
+        &self,
+        parent: &Sealed<Header>,
+        block: &ChainBlock,
+        claimed: B256,
+    ) -> Option<Result<(), BlockError>> {
+        const UNKNOWN: u8 = 0;
+        const SERVED: u8 = 1;
+        const NOT_SERVED: u8 = 2;
+        if self.witness.load(Ordering::Relaxed) == NOT_SERVED {
+            return None;
+        }
+        let number = parent.number + 1;
+        let started = std::time::Instant::now();
+        let answer: Result<ExecutionWitness, RpcFailure> = self
+            .rpc
+            .call_retrying(
+                "debug_executionWitness",
+                json!([format!("{number:#x}")]),
+                self.retry,
+            )
+            .await;
+        self.clock.add_block_fetch(started.elapsed());
+        let witness = match answer {
+            Ok(witness) => witness,
+            Err(e) if !e.retryable() || refuses_method(&e) => {
+                if self.witness.swap(NOT_SERVED, Ordering::Relaxed) != NOT_SERVED {
+                    tracing::info!(error = %e, "the rollup RPC does not serve debug_executionWitness; reading state with eth_getProof");
+                }
+                return None;
+            }
+            Err(e) => {
+                tracing::debug!(block = number, error = %e, "no execution witness this time");
+                return None;
+            }
+        };
+        if self.witness.swap(SERVED, Ordering::Relaxed) == UNKNOWN {
+            tracing::info!("the rollup RPC serves debug_executionWitness: one call per block");
+        }
+        let pre = WitnessState::new(parent, witness);
+        let (rules, parent, block) = (self.rules.clone(), parent.clone(), block.clone());
+        let clock = self.clock.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let verdict = validate_block(&rules, &parent, &pre, &block, Some(claimed)).map(|_| ());
+            clock.add_total(started.elapsed());
+            verdict
+        })
+        .await
+        .unwrap_or_else(|e| Err(BlockError::Internal(e.to_string())));
+        match verdict {
+            Err(e) if !e.is_verdict() => {
+                tracing::warn!(block = number, reason = %e, "the execution witness could not decide the block; reading state with eth_getProof");
+                None
+            }
+            decided => Some(decided),
+        }
     }
 
     /// One validation of `block` on an [`RpcState`] resumed from `carried`; returns the verdict
@@ -461,6 +531,11 @@ fn source_consistency(block: &ChainBlock, claimed: B256) -> Result<(), BlockErro
         }),
         _ => Ok(()),
     }
+}
+
+/// An HTTP client error other than a rate limit: the node refuses the method itself.
+fn refuses_method(e: &RpcFailure) -> bool {
+    matches!(e, RpcFailure::Http { status, .. } if (400..500).contains(status) && *status != 429)
 }
 
 /// Unsafe mode: the block's hash, linkage and header rules only.

@@ -10,6 +10,7 @@
 //! - [`rpc`]: the rollup JSON-RPC client: rate limit, failure classes, retries, batches.
 //! - [`rpc_state`]: the pre-state over `eth_getProof`, proofs checked, roots on a sparse trie.
 //! - [`store`]: progress and unsent alerts, durable across restarts.
+//! - [`witness`]: the pre-state from `debug_executionWitness`, where the node serves it.
 
 pub mod alerts;
 pub mod blocks;
@@ -19,5 +20,6 @@ pub mod metrics;
 pub mod rpc;
 pub mod rpc_state;
 pub mod store;
+pub mod witness;
 
 pub use config::{Mode, VerifierConfig};
