@@ -61,6 +61,51 @@ pub struct StateChanges {
     pub codes: BTreeMap<B256, Bytes>,
 }
 
+/// A key path and its new RLP value (`None` removes it): one update of a sparse trie.
+pub type TrieUpdate = (Vec<u8>, Option<Vec<u8>>);
+
+impl StorageChange {
+    /// The slot writes as storage-trie updates (a zero value removes the slot).
+    pub fn trie_updates(&self) -> Vec<TrieUpdate> {
+        self.slots
+            .iter()
+            .map(|(slot, value)| {
+                (
+                    crate::sparse_trie::path_of(&keccak256(B256::from(*slot))),
+                    (!value.is_zero()).then(|| alloy_rlp::encode(value)),
+                )
+            })
+            .collect()
+    }
+}
+
+impl StateChanges {
+    /// Every account the changes touch: new headers first, then accounts with storage writes
+    /// only.
+    pub fn touched(&self) -> Vec<Address> {
+        let mut addresses: Vec<Address> = self.accounts.keys().copied().collect();
+        addresses.extend(
+            self.storage
+                .keys()
+                .filter(|a| !self.accounts.contains_key(*a)),
+        );
+        addresses
+    }
+}
+
+/// The account-trie update for `address`, now `after` (`None`: deleted) with `storage_root`.
+pub fn account_update(address: Address, after: Option<Account>, storage_root: B256) -> TrieUpdate {
+    let value = after.map(|account| {
+        alloy_rlp::encode(TrieAccount {
+            nonce: account.nonce,
+            balance: account.balance,
+            storage_root,
+            code_hash: account.code_hash,
+        })
+    });
+    (crate::sparse_trie::path_of(&keccak256(address)), value)
+}
+
 /// Read access to the state a block starts from (the parent's post-state), plus the root
 /// computation over that state and a set of changes.
 ///

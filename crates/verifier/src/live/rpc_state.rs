@@ -21,7 +21,7 @@
 
 use super::rpc::{Retry, RollupRpc, RpcFailure};
 use crate::sparse_trie::{path_of, ApplyError, SparseTrie};
-use crate::state::{Account, PreState, PreStateError, StateChanges};
+use crate::state::{account_update, Account, PreState, PreStateError, StateChanges};
 use crate::{ChainBlock, ChainRules};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
@@ -596,16 +596,7 @@ impl RpcState {
         if let Some(root) = lock(&self.post_storage).get(&address) {
             return Ok(*root);
         }
-        let updates: Vec<(Vec<u8>, Option<Vec<u8>>)> = change
-            .slots
-            .iter()
-            .map(|(slot, value)| {
-                (
-                    path_of(&keccak256(B256::from(*slot))),
-                    (!value.is_zero()).then(|| alloy_rlp::encode(value)),
-                )
-            })
-            .collect();
+        let updates = change.trie_updates();
         let mut cache = self.cache();
         let trie = if change.wiped {
             cache
@@ -784,33 +775,19 @@ impl PreState for RpcState {
 
 impl RpcState {
     fn compute_state_root(&self, changes: &StateChanges) -> Result<B256, PreStateError> {
-        let mut addresses: Vec<Address> = changes.accounts.keys().copied().collect();
-        addresses.extend(
-            changes
-                .storage
-                .keys()
-                .filter(|a| !changes.accounts.contains_key(*a)),
-        );
-        let mut updates = Vec::with_capacity(addresses.len());
-        for address in addresses {
+        let mut updates = Vec::new();
+        for address in changes.touched() {
+            // Proven even when deleted: what carries to the next block starts from it.
             let before = self.proven(address)?;
             let after = match changes.accounts.get(&address) {
                 Some(after) => *after,
                 None => before.map(|p| p.account),
             };
-            let value = match after {
-                None => None,
-                Some(account) => {
-                    let storage_root = self.storage_root_with(address, changes)?;
-                    Some(alloy_rlp::encode(TrieAccount {
-                        nonce: account.nonce,
-                        balance: account.balance,
-                        storage_root,
-                        code_hash: account.code_hash,
-                    }))
-                }
+            let storage_root = match after {
+                Some(_) => self.storage_root_with(address, changes)?,
+                None => EMPTY_ROOT_HASH,
             };
-            updates.push((path_of(&keccak256(address)), value));
+            updates.push(account_update(address, after, storage_root));
         }
         let mut cache = self.cache();
         let trie = &mut cache.account_trie;

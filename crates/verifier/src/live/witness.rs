@@ -5,7 +5,7 @@
 //! that serves a wrong witness makes the block undecidable, never invalid.
 
 use crate::sparse_trie::{path_of, SparseTrie};
-use crate::state::{Account, PreState, PreStateError, StateChanges};
+use crate::state::{account_update, Account, PreState, PreStateError, StateChanges};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_rlp::Decodable;
@@ -102,16 +102,7 @@ impl WitnessState {
         } else {
             before
         });
-        let updates: Vec<(Vec<u8>, Option<Vec<u8>>)> = change
-            .slots
-            .iter()
-            .map(|(slot, value)| {
-                (
-                    path_of(&keccak256(B256::from(*slot))),
-                    (!value.is_zero()).then(|| alloy_rlp::encode(value)),
-                )
-            })
-            .collect();
+        let updates = change.trie_updates();
         trie.apply(&updates, |path| {
             Err::<Vec<Bytes>, _>(incomplete(format!(
                 "storage trie of {address} lacks the node at {path:?}"
@@ -163,29 +154,17 @@ impl PreState for WitnessState {
     }
 
     fn state_root_after(&self, changes: &StateChanges) -> Result<B256, PreStateError> {
-        let mut addresses: Vec<Address> = changes.accounts.keys().copied().collect();
-        addresses.extend(
-            changes
-                .storage
-                .keys()
-                .filter(|a| !changes.accounts.contains_key(*a)),
-        );
-        let mut updates = Vec::with_capacity(addresses.len());
-        for address in addresses {
+        let mut updates = Vec::new();
+        for address in changes.touched() {
             let after = match changes.accounts.get(&address) {
                 Some(after) => *after,
                 None => self.account(address)?,
             };
-            let value = match after {
-                None => None,
-                Some(account) => Some(alloy_rlp::encode(TrieAccount {
-                    nonce: account.nonce,
-                    balance: account.balance,
-                    storage_root: self.storage_root_with(address, changes)?,
-                    code_hash: account.code_hash,
-                })),
+            let storage_root = match after {
+                Some(_) => self.storage_root_with(address, changes)?,
+                None => EMPTY_ROOT_HASH,
             };
-            updates.push((path_of(&keccak256(address)), value));
+            updates.push(account_update(address, after, storage_root));
         }
         let mut trie = self.nodes.rerooted(self.state_root);
         trie.apply(&updates, |path| {
