@@ -26,19 +26,32 @@ use serde_json::{json, Value};
 
 mod support;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
+/// A validatable anvil chain, a connection sending as dev account 0, and a transfer of 7 wei to
+/// dev account `to`.
+async fn chain(
+    to: u32,
+) -> (
+    Anvil,
+    mach_chain::Connection,
+    impl Fn() -> TransactionRequest,
+) {
     let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
     anvil.space_timestamps().await.unwrap();
     let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
         .await
         .unwrap();
-    let to = anvil.dev_signer(2).unwrap().address();
-    let transfer = || {
+    let to = anvil.dev_signer(to).unwrap().address();
+    let transfer = move || {
         TransactionRequest::default()
             .with_to(to)
             .with_value(U256::from(7))
     };
+    (anvil, admin, transfer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
+    let (anvil, admin, transfer) = chain(2).await;
     for _ in 0..3 {
         admin.send("transfer", transfer()).await.unwrap();
     }
@@ -111,17 +124,8 @@ async fn follow_to_head(follower: &Follower, start: u64) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_injected_state_change_makes_exactly_the_next_block_invalid() {
-    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
-    anvil.space_timestamps().await.unwrap();
-    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
+    let (anvil, admin, transfer) = chain(3).await;
     let victim = anvil.dev_signer(3).unwrap().address();
-    let transfer = || {
-        TransactionRequest::default()
-            .with_to(victim)
-            .with_value(U256::from(7))
-    };
     // A contract that stores its first calldata word in slot 0.
     let store_word = alloy::primitives::Bytes::from_static(&[
         0x60, 0x07, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x07, 0x60, 0x00,
