@@ -61,6 +61,17 @@ pub struct StateChanges {
     pub codes: BTreeMap<B256, Bytes>,
 }
 
+/// The code with hash `code_hash` among `codes` (empty code needs no entry).
+pub fn code_by_hash(codes: &HashMap<B256, Bytes>, code_hash: B256) -> Result<Bytes, PreStateError> {
+    if code_hash == KECCAK_EMPTY {
+        return Ok(Bytes::new());
+    }
+    codes
+        .get(&code_hash)
+        .cloned()
+        .ok_or(PreStateError::MissingCode(code_hash))
+}
+
 /// A key path and its new RLP value (`None` removes it): one update of a sparse trie.
 pub type TrieUpdate = (Vec<u8>, Option<Vec<u8>>);
 
@@ -355,13 +366,7 @@ impl PreState for InMemoryState {
     }
 
     fn code(&self, code_hash: B256) -> Result<Bytes, PreStateError> {
-        if code_hash == KECCAK_EMPTY {
-            return Ok(Bytes::new());
-        }
-        self.codes
-            .get(&code_hash)
-            .cloned()
-            .ok_or(PreStateError::MissingCode(code_hash))
+        code_by_hash(&self.codes, code_hash)
     }
 
     fn block_hash(&self, number: u64) -> Result<B256, PreStateError> {

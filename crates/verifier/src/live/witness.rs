@@ -5,11 +5,11 @@
 //! that serves a wrong witness makes the block undecidable, never invalid.
 
 use crate::sparse_trie::{path_of, SparseTrie};
-use crate::state::{account_update, Account, PreState, PreStateError, StateChanges};
+use crate::state::{account_update, code_by_hash, Account, PreState, PreStateError, StateChanges};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_rlp::Decodable;
-use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
+use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -137,13 +137,7 @@ impl PreState for WitnessState {
     }
 
     fn code(&self, code_hash: B256) -> Result<Bytes, PreStateError> {
-        if code_hash == KECCAK_EMPTY {
-            return Ok(Bytes::new());
-        }
-        self.codes
-            .get(&code_hash)
-            .cloned()
-            .ok_or(PreStateError::MissingCode(code_hash))
+        code_by_hash(&self.codes, code_hash)
     }
 
     fn block_hash(&self, number: u64) -> Result<B256, PreStateError> {
