@@ -1,10 +1,11 @@
-# The two commands of the README live here. `make test` installs what the tests need (the pinned
-# npm toolchain: forge, anvil, cast, solc) and runs every check CI runs.
+# The two commands of the README live here. `make devnet` installs the pinned toolchain, builds
+# `mach` and runs a whole MACH network locally (`mach devnet up`). `make test` installs what the
+# tests need (the pinned npm toolchain: forge, anvil, cast, solc) and runs every check CI runs.
 
 NPM_STAMP := node_modules/.installed
 DEPLOY_STAMP := deploy/tools/.installed
 
-.PHONY: test setup contracts lint build
+.PHONY: devnet test setup contracts lint build
 
 ## Install the pinned npm toolchain into ./node_modules (re-run when package-lock.json changes)
 ## and the deploy checkers into deploy/tools (docker compose, helm, hadolint, kubernetes-validate).
@@ -16,6 +17,12 @@ $(NPM_STAMP): package.json package-lock.json
 
 $(DEPLOY_STAMP): scripts/deploy-setup.sh deploy/tools/requirements.txt deploy/tools/package.json deploy/tools/package-lock.json
 	scripts/deploy-setup.sh
+
+## A whole MACH network on this machine, in the foreground (Ctrl-C stops it). Options go in
+## DEVNET_ARGS, e.g. `make devnet DEVNET_ARGS="--operators 10 --l2-network ethereum"`.
+DEVNET_ARGS ?=
+devnet: $(NPM_STAMP)
+	cargo run --locked -p mach -- devnet up $(DEVNET_ARGS)
 
 ## Everything CI runs: formatting, lints, contract artifacts, forge tests, deploy files, Rust tests.
 test: setup lint

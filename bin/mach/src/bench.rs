@@ -47,6 +47,22 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         write: Option<PathBuf>,
     },
+    /// Time invalid block to confirmed alert on whole local devnets (`mach devnet up`), one
+    /// per operator count, faults injected one at a time; also the startup time.
+    Devnet {
+        /// Operator counts, comma-separated; one devnet each.
+        #[arg(long, value_delimiter = ',', default_value = "3,10")]
+        operators: Vec<u16>,
+        /// Faults to time per devnet.
+        #[arg(long, default_value_t = 8)]
+        faults: u32,
+        /// The rollup: optimism or ethereum.
+        #[arg(long, default_value = "optimism")]
+        l2_network: String,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
     /// Follow a recorded anvil block range with the live verifier (strict mode, state over
     /// `eth_getProof`), then validate the same blocks from memory; report Mgas/s of both, the
     /// split into fetch, execute and root phases, and peak RSS. Starts its own anvil.
@@ -117,6 +133,12 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             json,
             write.as_deref(),
         ),
+        BenchCommand::Devnet {
+            operators,
+            faults,
+            l2_network,
+            write,
+        } => crate::bench_devnet::run(&operators, faults, &l2_network, write.as_deref()),
         BenchCommand::Alert {
             operators,
             runs,

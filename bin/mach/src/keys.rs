@@ -372,11 +372,15 @@ pub fn bls_key(
 
 /// An account key on the command line: a raw hex key or an ECDSA key file.
 #[derive(Args, Debug)]
-#[group(required = true, multiple = false)]
 pub struct AccountKey {
     /// The account's private key (hex). Visible to other local users in the process
     /// list: prefer --ecdsa-key-file outside local devnets.
-    #[arg(long, value_name = "KEY")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        conflicts_with = "ecdsa_key_file",
+        required_unless_present = "ecdsa_key_file"
+    )]
     private_key: Option<String>,
     /// The account's ECDSA key file; its password comes from
     /// OPERATOR_ECDSA_KEY_PASSWORD, --password-file or a prompt.

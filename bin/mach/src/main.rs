@@ -5,6 +5,7 @@ mod aggregator;
 mod avs;
 mod bench;
 mod bench_alert;
+mod bench_devnet;
 mod bench_validate;
 mod bench_verifier;
 mod devnet;
@@ -63,7 +64,7 @@ enum Command {
     /// The operator's standing with the MACH AVS.
     #[command(subcommand)]
     Avs(AvsCommand),
-    /// Deploy EigenLayer and MACH to an L1 (and, soon, run a whole local network).
+    /// Deploy EigenLayer and MACH to an L1, or run a whole MACH network locally (`devnet up`).
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
     /// Measure performance figures and record them in docs/benchmarks.md.
@@ -93,7 +94,13 @@ enum AvsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The devnet's console shows its own summary; the details of its watcher and of the
+    // deployment are in the components' log files.
+    let quiet = match &cli.command {
+        Command::Devnet(devnet::DevnetCommand::Up(_)) => ",mach_verifier=warn,mach_devnet=warn",
+        _ => "",
+    };
+    init_logging(quiet);
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Operator(cmd) => operator::run(cmd),
@@ -118,9 +125,10 @@ fn main() -> ExitCode {
 }
 
 /// Human-readable logs on standard error (colored only on a terminal); the level comes from
-/// `RUST_LOG` (default `info`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// `RUST_LOG` (default `info`, with `quiet` appended).
+fn init_logging(quiet: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("info{quiet}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

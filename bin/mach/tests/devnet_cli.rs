@@ -105,17 +105,22 @@ fn deploy_with_key_file_and_clear_errors() {
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(record["rollupChainId"], 1868);
 
-    // Wrong password, unreachable RPC: one line that names the problem.
+    // Wrong password (from a --password-file), unreachable RPC: one line that names the
+    // problem.
+    let wrong = tmp.path().join("wrong-password");
+    std::fs::write(&wrong, "wrong\n").unwrap();
     let result = mach(
         &[
             "devnet",
             "deploy",
             "--ecdsa-key-file",
             key_file.to_str().unwrap(),
+            "--password-file",
+            wrong.to_str().unwrap(),
             "--rpc-url",
             anvil.url(),
         ],
-        &[("OPERATOR_ECDSA_KEY_PASSWORD", "wrong")],
+        &[],
     );
     assert!(String::from_utf8_lossy(&result.stderr).contains("wrong password for"));
     let result = mach(

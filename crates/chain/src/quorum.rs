@@ -209,22 +209,65 @@ pub async fn find_confirmation(
     message_hash: B256,
     from_block: u64,
 ) -> Result<Option<TxHash>, ChainError> {
-    let filter = Filter::new()
+    Ok(confirmed_alerts(conn, service_manager, from_block, None)
+        .await?
+        .into_iter()
+        .find(|alert| alert.message_hash == message_hash)
+        .map(|alert| alert.l1_tx))
+}
+
+/// One `AlertConfirmed` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfirmedAlert {
+    /// The alert's message hash.
+    pub message_hash: B256,
+    /// The `confirmAlert` transaction.
+    pub l1_tx: TxHash,
+    /// Its block.
+    pub l1_block: u64,
+}
+
+/// The `AlertConfirmed` events of `service_manager` from `from_block` to `to_block` (the
+/// latest block when `None`), in chain order.
+pub async fn confirmed_alerts(
+    conn: &Connection,
+    service_manager: Address,
+    from_block: u64,
+    to_block: Option<u64>,
+) -> Result<Vec<ConfirmedAlert>, ChainError> {
+    let mut filter = Filter::new()
         .address(service_manager)
         .event_signature(MachServiceManager::AlertConfirmed::SIGNATURE_HASH)
         .from_block(from_block);
-    let what = format!("search the AlertConfirmed event of {message_hash}");
+    if let Some(to) = to_block {
+        filter = filter.to_block(to);
+    }
     let logs = conn
         .provider
         .get_logs(&filter)
         .await
-        .map_err(|e| crate::tx::rpc_failure(&what, &e))?;
-    Ok(logs.iter().find_map(|log| {
-        let event = MachServiceManager::AlertConfirmed::decode_log_data(log.data()).ok()?;
-        (event.messageHash == message_hash)
-            .then_some(log.transaction_hash)
-            .flatten()
-    }))
+        .map_err(|e| crate::tx::rpc_failure("read AlertConfirmed events", &e))?;
+    Ok(logs
+        .iter()
+        .filter_map(|log| {
+            let event = MachServiceManager::AlertConfirmed::decode_log_data(log.data()).ok()?;
+            Some(ConfirmedAlert {
+                message_hash: event.messageHash,
+                l1_tx: log.transaction_hash?,
+                l1_block: log.block_number?,
+            })
+        })
+        .collect())
+}
+
+/// How many alerts the service manager holds (`totalAlerts`).
+pub async fn total_alerts(conn: &Connection, service_manager: Address) -> Result<u64, ChainError> {
+    MachServiceManager::new(service_manager, &conn.provider)
+        .totalAlerts()
+        .call()
+        .await
+        .map(|n| n.saturating_to())
+        .map_err(|e| read_error("read totalAlerts", e))
 }
 
 /// The lowest quorum threshold percentage the service manager accepts in `confirmAlert`.

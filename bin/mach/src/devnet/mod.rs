@@ -1,6 +1,11 @@
-//! `mach devnet …`: deploy EigenLayer + MACH to an L1 (local anvil or a public testnet).
+//! `mach devnet …`: deploy EigenLayer + MACH to an L1 (local anvil or a public testnet), and run
+//! a whole MACH network on this machine (`up`, `fault`, `status`, `down`).
 
-use anyhow::{Context, Result};
+mod ctl;
+pub mod record;
+mod up;
+
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use mach_devnet::deploy::{DeployConfig, DEFAULT_ROLLUP_CHAIN_ID};
 use std::path::PathBuf;
@@ -16,6 +21,17 @@ pub enum DevnetCommand {
     /// owns them and, unless told otherwise, is the alert confirmer and the allowlist's
     /// whitelister. Quorum 0 weighs the strategy's shares.
     Deploy(DeployArgs),
+    /// Run a whole MACH network locally: an L1 and a rollup (anvil), EigenLayer and MACH
+    /// deployed, N operators registered and opted in, the aggregator, and per operator a node
+    /// and a verifier, with a load on the rollup. Writes DIR/devnet.json when ready.
+    Up(up::UpArgs),
+    /// Stop the devnet started with `mach devnet up` in DIR, and every process it started.
+    Down(ctl::DirArgs),
+    /// Act as a malicious sequencer: change the rollup's state between two blocks and print the
+    /// block that became invalid; the operators alert it and the aggregator confirms on L1.
+    Fault(ctl::FaultArgs),
+    /// Heads, validated heads, node health, and the alerts confirmed on L1 with their latency.
+    Status(ctl::StatusArgs),
 }
 
 #[derive(Args, Debug)]
@@ -46,9 +62,12 @@ pub struct DeployArgs {
 }
 
 pub fn run(cmd: DevnetCommand) -> Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cmd {
-        DevnetCommand::Deploy(args) => runtime.block_on(deploy(args)),
+        DevnetCommand::Deploy(args) => crate::operator::block_on(deploy(args)),
+        DevnetCommand::Up(args) => up::up(args),
+        DevnetCommand::Down(args) => ctl::down(args),
+        DevnetCommand::Fault(args) => ctl::fault(args),
+        DevnetCommand::Status(args) => ctl::status(args),
     }
 }
 

@@ -1,0 +1,1194 @@
+//! `mach devnet up`: a whole MACH network on this machine.
+//!
+//! The supervisor (this process) starts an L1 anvil and a rollup (anvil driven by our own
+//! sequencer, [`mach_devnet::rollup`]), deploys EigenLayer and MACH, onboards N operators through
+//! the registration code paths, and starts `mach aggregator`, and per operator `mach node` and
+//! `mach verifier`, each from its own files under the devnet directory as an operator would have
+//! them. It then keeps producing rollup blocks under a load, injects faults on request
+//! (`devnet_fault` on its control endpoint), judges the faulty blocks with a watcher of its own
+//! to learn the alert each should raise, and watches L1 for the confirmations.
+
+use super::record::{
+    self, now_ms, write_json, Confirmation, DevnetRecord, FaultRecord, Logs, OperatorRecord,
+    ProcessRecord,
+};
+use crate::operator::block_on;
+use alloy::primitives::{B256, U256};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mach_chain::{connect, Connection, Deployment};
+use mach_devnet::rollup::{FaultKind, Network, Rollup, RollupConfig, RollupError};
+use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};
+use mach_keys::{BlsSecretKey, EcdsaSecretKey, KeyDir, KeyType};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fs::DirBuilder;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// L1 chain ID of the devnet (anvil's default).
+const L1_CHAIN_ID: u64 = 31_337;
+/// The AVS name in every operator's files.
+const AVS_NAME: &str = "devnet";
+/// Restaked tokens per operator (18 decimals): equal stakes.
+const STAKE_TOKENS: u64 = 100;
+/// How long the network may take to become healthy once its processes are started.
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// How often the supervisor polls L1 for confirmations.
+const L1_POLL: Duration = Duration::from_millis(10);
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// The devnet directory: configs, keys, databases and logs of every component. Wiped and
+    /// recreated on each `up` (only if an earlier `up` made it).
+    #[arg(long, default_value = ".devnet", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Number of operators (each runs a node and a verifier).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=50))]
+    operators: u16,
+    /// Seconds between rollup blocks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=60), value_name = "S")]
+    block_time: u64,
+    /// Load on the rollup, in transactions per second (transfers, storage writes and logs,
+    /// reverts, deployments, self-destructs; deposits too on optimism).
+    #[arg(long, default_value_t = 10, value_name = "TPS")]
+    load: u32,
+    /// What kind of rollup: `optimism` (OP Stack blocks with deposits; alerts are output root
+    /// mismatches) or `ethereum` (alerts name the block hash).
+    #[arg(long, default_value = "optimism", value_name = "NETWORK")]
+    l2_network: Network,
+    /// Return once the devnet is ready and leave it running; stop it with `mach devnet down`.
+    #[arg(long)]
+    detach: bool,
+    /// Internal: run as the supervisor of a directory already prepared by `up --detach`.
+    #[arg(long, hide = true)]
+    supervise: bool,
+}
+
+/// Runs `mach devnet up`.
+pub fn up(args: UpArgs) -> Result<()> {
+    let dir = std::path::absolute(&args.dir)
+        .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
+    if !args.supervise {
+        prepare_dir(&dir)?;
+        if args.detach {
+            return detach(&args, &dir);
+        }
+    }
+    block_on(supervise(args, dir))
+}
+
+/// Makes `dir` empty and ours: refuses a directory a running devnet uses, or one `up` did not
+/// make.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    if let Ok(pid) = std::fs::read_to_string(dir.join(record::PID)) {
+        if let Ok(pid) = pid.trim().parse::<u32>() {
+            if record::alive(pid) {
+                bail!(
+                    "a devnet is already running in {} (process {pid}); stop it with `mach devnet down --dir {}`",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty && !dir.join(record::MARKER).exists() {
+            bail!(
+                "{} exists and was not made by `mach devnet up`; choose another --dir (the devnet wipes its directory on each start)",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir.join("logs"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(
+        dir.join(record::MARKER),
+        "made by `mach devnet up`; wiped by the next one\n",
+    )
+    .with_context(|| format!("cannot write in {}", dir.display()))
+}
+
+/// `--detach`: starts the supervisor in its own process group (so a Ctrl-C here does not reach
+/// it), waits until it reports ready and prints what it printed.
+fn detach(args: &UpArgs, dir: &Path) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let log_path = dir.join("logs").join("devnet.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the mach binary")?;
+    let mut child = Command::new(exe)
+        .args(["devnet", "up", "--supervise", "--dir"])
+        .arg(dir)
+        .args(["--operators", &args.operators.to_string()])
+        .args(["--block-time", &args.block_time.to_string()])
+        .args(["--load", &args.load.to_string()])
+        .args(["--l2-network", &args.l2_network.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("cannot start the devnet supervisor")?;
+    let started = Instant::now();
+    loop {
+        if let Ok(record) = record::load(dir) {
+            if record.pid == child.id() {
+                print_ready(&record);
+                return Ok(());
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the devnet did not start ({status}); last lines of {}:\n{}",
+                log_path.display(),
+                tail(&log_path, 30)
+            );
+        }
+        if started.elapsed() > READY_TIMEOUT + Duration::from_secs(120) {
+            let _ = child.kill();
+            bail!(
+                "the devnet was not ready after {} s; see {}",
+                started.elapsed().as_secs(),
+                log_path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The last `n` lines of a file.
+pub fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A process the devnet started; its log is a file.
+struct Proc {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    exited: bool,
+}
+
+/// Everything the supervisor runs, stopped in reverse order.
+#[derive(Default)]
+struct Processes(Vec<Proc>);
+
+impl Processes {
+    /// Starts `mach <args>` in `cwd` with its output in `log`.
+    fn spawn_mach(&mut self, name: &str, args: &[&str], cwd: &Path, log: &Path) -> Result<u32> {
+        let out = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let exe = std::env::current_exe().context("cannot find the mach binary")?;
+        let child = Command::new(exe)
+            .args(args)
+            .current_dir(cwd)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        let pid = child.id();
+        self.0.push(Proc {
+            name: name.to_string(),
+            child,
+            log: log.to_path_buf(),
+            exited: false,
+        });
+        Ok(pid)
+    }
+
+    /// Fails, naming the process and its log, if any process has exited.
+    fn check(&mut self) -> Result<()> {
+        for proc in &mut self.0 {
+            if let Some(status) = proc.child.try_wait()? {
+                bail!(
+                    "{} exited ({status}); last lines of {}:\n{}",
+                    proc.name,
+                    proc.log.display(),
+                    tail(&proc.log, 20)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs, once each, the processes that exited while the devnet runs.
+    fn report_exits(&mut self) {
+        for proc in self.0.iter_mut().filter(|p| !p.exited) {
+            if let Ok(Some(status)) = proc.child.try_wait() {
+                proc.exited = true;
+                tracing::error!(process = %proc.name, log = %proc.log.display(), "{} exited ({status}); the devnet goes on without it", proc.name);
+            }
+        }
+    }
+
+    /// SIGTERM to all, then SIGKILL to those still running after 10 s.
+    fn stop(&mut self) {
+        for proc in self.0.iter().rev() {
+            record::signal(proc.child.id(), false);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for proc in self.0.iter_mut().rev() {
+            loop {
+                match proc.child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        let _ = proc.child.kill();
+                        let _ = proc.child.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What the supervisor's tasks share.
+#[derive(Default)]
+struct Shared {
+    faults: Vec<FaultRecord>,
+    /// Block number → message hash of the alert the watcher raised for it.
+    judged: HashMap<u64, B256>,
+    /// Message hash → its confirmation as seen on L1.
+    confirmed: HashMap<B256, (B256, u64, u64)>,
+    /// Newest rollup block produced.
+    head: u64,
+}
+
+impl Shared {
+    /// Fills in what the faults learned from the watcher and from L1.
+    fn reconcile(&mut self) {
+        for fault in &mut self.faults {
+            if fault.message_hash.is_none() {
+                fault.message_hash = self.judged.get(&fault.invalid_block).copied();
+            }
+            if let (Some(hash), None) = (fault.message_hash, &fault.confirmed) {
+                if let Some((l1_tx, l1_block, seen_at_ms)) = self.confirmed.get(&hash) {
+                    fault.confirmed = Some(Confirmation {
+                        l1_tx: *l1_tx,
+                        l1_block: *l1_block,
+                        seen_at_ms: *seen_at_ms,
+                        latency_ms: seen_at_ms.saturating_sub(fault.produced_at_ms),
+                    });
+                }
+            }
+        }
+    }
+}
+
+type SharedState = Arc<Mutex<Shared>>;
+
+fn lock(shared: &SharedState) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Saves the fault list (after reconciling).
+fn save_faults(dir: &Path, shared: &SharedState) {
+    let faults = {
+        let mut state = lock(shared);
+        state.reconcile();
+        state.faults.clone()
+    };
+    if let Err(e) = write_json(&dir.join(record::FAULTS), &faults) {
+        tracing::error!(error = %format!("{e:#}"), "cannot record the faults");
+    }
+}
+
+/// A fault request from the control endpoint.
+type FaultRequest = (FaultKind, oneshot::Sender<Result<FaultRecord, String>>);
+
+async fn supervise(args: UpArgs, dir: PathBuf) -> Result<()> {
+    let started = Instant::now();
+    std::fs::write(dir.join(record::PID), std::process::id().to_string())
+        .context("cannot write the pid file")?;
+    let result = run(&args, &dir, started).await;
+    let _ = std::fs::remove_file(dir.join(record::RECORD));
+    let _ = std::fs::remove_file(dir.join(record::PID));
+    match &result {
+        Ok(()) => println!(
+            "devnet stopped; logs stay in {}",
+            dir.join("logs").display()
+        ),
+        Err(e) => eprintln!("devnet failed: {e:#}"),
+    }
+    result
+}
+
+async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
+    let logs = dir.join("logs");
+    let mut procs = Processes::default();
+
+    // The chains.
+    let mut l1_config = AnvilConfig::new(L1_CHAIN_ID);
+    l1_config.log_path = Some(logs.join("l1.log"));
+    let l1 = Anvil::spawn(&l1_config)?;
+    println!("L1 anvil at {} (chain {L1_CHAIN_ID})", l1.url());
+    let seed = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1))
+        | 1;
+    let rollup = Rollup::start(&RollupConfig {
+        network: args.l2_network,
+        chain_id: mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
+        port: 0,
+        log_path: Some(logs.join("l2.log")),
+        seed,
+    })
+    .await?;
+    println!(
+        "rollup anvil at {} ({}, chain {}, load seed {seed:#x})",
+        rollup.url(),
+        rollup.network(),
+        rollup.chain_id()
+    );
+
+    // The contracts, from the deployer (anvil's first dev account), also the alert confirmer.
+    let deployer = l1.dev_signer(0)?;
+    let admin = connect(l1.url(), deployer.clone()).await?;
+    let deployment = deploy(
+        &admin,
+        &DeployConfig {
+            rollup_chain_id: rollup.chain_id(),
+            ..DeployConfig::default()
+        },
+    )
+    .await?;
+    let deployment_file = dir.join("deployment.json");
+    deployment.save(&deployment_file)?;
+    println!(
+        "deployed EigenLayer and MACH; MachServiceManager {}",
+        deployment.mach_service_manager
+    );
+
+    // Operators: keys written (scrypt, in the background) while they register on L1.
+    let operators: Vec<OperatorKeys> = (0..args.operators)
+        .map(|i| OperatorKeys::new(dir, i))
+        .collect::<Result<_>>()?;
+    let key_files = {
+        let keys: Vec<_> = operators.iter().map(OperatorKeys::to_write).collect();
+        tokio::task::spawn_blocking(move || keys.iter().try_for_each(write_keys))
+    };
+    let stake = U256::from(STAKE_TOKENS) * U256::from(10u64).pow(U256::from(18u64));
+    for op in &operators {
+        onboard_operator(&admin, &deployment, &op.signer(), &op.bls, stake, &[0])
+            .await
+            .with_context(|| format!("cannot onboard {}", op.name))?;
+    }
+    key_files.await.context("key writer stopped")??;
+    println!(
+        "{} operators registered, staked and opted in",
+        operators.len()
+    );
+
+    // The aggregator, confirming alerts with the deployer's key from a key file.
+    let aggregator_dir = dir.join("aggregator");
+    DirBuilder::new().mode(0o700).create(&aggregator_dir)?;
+    let aggregator_port = free_port()?;
+    let aggregator_url = format!("http://127.0.0.1:{aggregator_port}");
+    std::fs::write(
+        aggregator_dir.join("aggregator.yaml"),
+        format!(
+            "eth_rpc_url: {}\naggregator_jsonrpc_server_ip_port_address: 127.0.0.1:{aggregator_port}\nlayer1_chain_id: {L1_CHAIN_ID}\nlayer2_chain_id: {}\nquorum_nums: [0]\ndb_path: db\n",
+            l1.url(),
+            rollup.chain_id()
+        ),
+    )?;
+    let confirmer_password = random_password();
+    let confirmer_key = EcdsaSecretKey::from_bytes(deployer.to_bytes().as_slice())?;
+    write_private(&aggregator_dir.join("password"), &confirmer_password)?;
+    KeyDir::new(&aggregator_dir).write_new(
+        "confirmer",
+        KeyType::Ecdsa,
+        &mach_keys::file::encrypt_ecdsa(&confirmer_key, &confirmer_password)?,
+    )?;
+    let aggregator_log = logs.join("aggregator.log");
+    let mut processes = vec![
+        ProcessRecord {
+            name: "l1-anvil".into(),
+            pid: l1.pid(),
+        },
+        ProcessRecord {
+            name: "l2-anvil".into(),
+            pid: rollup.pid(),
+        },
+    ];
+    let pid = procs.spawn_mach(
+        "aggregator",
+        &[
+            "aggregator",
+            "--config",
+            "aggregator.yaml",
+            "--avs-deployment",
+            "../deployment.json",
+            "--ecdsa-key-file",
+            "confirmer.ecdsa.key.json",
+            "--password-file",
+            "password",
+        ],
+        &aggregator_dir,
+        &aggregator_log,
+    )?;
+    processes.push(ProcessRecord {
+        name: "aggregator".into(),
+        pid,
+    });
+    wait_until("the aggregator", &mut procs, || {
+        let url = aggregator_url.clone();
+        async move { reqwest::get(&url).await.is_ok() }
+    })
+    .await?;
+
+    // Per operator: its node and verifier, from its own files.
+    let setup_block = rollup.setup_block();
+    let genesis = rollup.genesis_json();
+    let mut records = Vec::new();
+    for op in &operators {
+        let files = op.write_files(&l1, &deployment, &aggregator_url, rollup.url(), &genesis)?;
+        let node_log = logs.join(format!("{}-node.log", op.name));
+        let verifier_log = logs.join(format!("{}-verifier.log", op.name));
+        let pid = procs.spawn_mach(
+            &format!("{}-node", op.name),
+            &[
+                "node",
+                "--avs-config",
+                "avs_configs.json",
+                "--env-file",
+                ".env",
+            ],
+            &op.home,
+            &node_log,
+        )?;
+        processes.push(ProcessRecord {
+            name: format!("{}-node", op.name),
+            pid,
+        });
+        let start = setup_block.to_string();
+        let pid = procs.spawn_mach(
+            &format!("{}-verifier", op.name),
+            &[
+                "verifier",
+                "--config",
+                "mach-config.toml",
+                "--genesis-config",
+                "genesis.json",
+                "--db",
+                "verifier-db",
+                "--start-block",
+                &start,
+            ],
+            &op.home,
+            &verifier_log,
+        )?;
+        processes.push(ProcessRecord {
+            name: format!("{}-verifier", op.name),
+            pid,
+        });
+        records.push(OperatorRecord {
+            name: op.name.clone(),
+            address: op.ecdsa.address(),
+            operator_id: op.bls.operator_id().0,
+            node_alert_url: files.alert_url,
+            node_api_url: files.api_url,
+            node_metrics_url: files.node_metrics_url,
+            verifier_metrics_url: files.verifier_metrics_url,
+            verifier_config: op.home.join("mach-config.toml"),
+            genesis_config: op.home.join("genesis.json"),
+            env_file: op.home.join(".env"),
+            avs_config: op.home.join("avs_configs.json"),
+            ecdsa_key_file: op.ecdsa_file(),
+            bls_key_file: op.bls_file(),
+            node_log,
+            verifier_log,
+        });
+    }
+
+    // The sequencer, the devnet's own watcher, the control endpoint and the L1 watcher.
+    let shared = SharedState::default();
+    let stop = new_stop();
+    let (fault_tx, fault_rx) = mpsc::channel::<FaultRequest>(16);
+    let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let control_url = format!("http://{}", control.local_addr()?);
+    tokio::spawn(serve_control(
+        control,
+        fault_tx,
+        shared.clone(),
+        dir.to_path_buf(),
+    ));
+    let mut txs_per_block = (u64::from(args.load) * args.block_time) as usize;
+    if txs_per_block > rollup.max_load() {
+        println!(
+            "a block holds at most {} load transactions (anvil keeps the base fee at zero only under the gas target); the load is capped at that",
+            rollup.max_load()
+        );
+        txs_per_block = rollup.max_load();
+    }
+    let l2_rpc = rollup.url().to_string();
+    let sequencer = tokio::spawn(sequence(
+        rollup,
+        Duration::from_secs(args.block_time),
+        txs_per_block,
+        fault_rx,
+        shared.clone(),
+        dir.to_path_buf(),
+        stop.clone(),
+    ));
+    spawn_watcher(
+        &l2_rpc,
+        &genesis,
+        &control_url,
+        dir,
+        setup_block,
+        stop.clone(),
+    )
+    .await?;
+    tokio::spawn(watch_l1(
+        admin.clone(),
+        deployment.mach_service_manager,
+        shared.clone(),
+        dir.to_path_buf(),
+        stop.clone(),
+    ));
+
+    // Ready when every node answers its health API and every verifier has validated a block.
+    for op in &records {
+        let url = op.node_api_url.clone();
+        wait_until(&format!("{}'s node", op.name), &mut procs, || {
+            let url = url.clone();
+            async move { reqwest::get(&url).await.is_ok() }
+        })
+        .await?;
+        let metrics = op.verifier_metrics_url.clone();
+        wait_until(&format!("{}'s verifier", op.name), &mut procs, || {
+            let metrics = metrics.clone();
+            async move { validated(&metrics).await.is_some_and(|n| n > setup_block) }
+        })
+        .await?;
+    }
+
+    let record = DevnetRecord {
+        dir: dir.to_path_buf(),
+        pid: std::process::id(),
+        l1_rpc: l1.url().to_string(),
+        l1_chain_id: L1_CHAIN_ID,
+        l2_rpc,
+        l2_chain_id: mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
+        l2_network: args.l2_network.to_string(),
+        block_time_s: args.block_time as f64,
+        load_tps: args.load,
+        aggregator_url,
+        control_url,
+        avs_name: AVS_NAME.into(),
+        deployment,
+        deployment_file,
+        operators: records,
+        logs: Logs {
+            l1: l1.log_path().to_path_buf(),
+            l2: logs.join("l2.log"),
+            aggregator: aggregator_log,
+            devnet: logs.join("devnet.log"),
+        },
+        processes,
+        startup_s: started.elapsed().as_secs_f64(),
+    };
+    write_json(&dir.join(record::RECORD), &record)?;
+    print_ready(&record);
+
+    // Run until stopped, with a summary line now and then.
+    let mut summary = tokio::time::interval(Duration::from_secs(5));
+    let shutdown = crate::node::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = summary.tick() => {
+                procs.report_exits();
+                println!("{}", summary_line(&record, &shared).await);
+            }
+        }
+    }
+    println!("stopping the devnet");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = sequencer.await;
+    procs.stop();
+    drop(l1);
+    Ok(())
+}
+
+/// A flag the background tasks poll to stop.
+type Stop = Arc<std::sync::atomic::AtomicBool>;
+
+fn new_stop() -> Stop {
+    Arc::new(std::sync::atomic::AtomicBool::new(false))
+}
+
+fn stopped(stop: &Stop) -> bool {
+    stop.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Polls `ready` every 200 ms until it holds, failing when a process exits or after
+/// [`READY_TIMEOUT`].
+async fn wait_until<F, Fut>(what: &str, procs: &mut Processes, mut ready: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if ready().await {
+            return Ok(());
+        }
+        procs.check()?;
+        if started.elapsed() > READY_TIMEOUT {
+            bail!(
+                "{what} was not ready after {} s; see the logs under the devnet directory",
+                READY_TIMEOUT.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Produces a block every `block_time` with `txs` load transactions; a requested fault is
+/// injected just before the next block, one fault per block.
+async fn sequence(
+    mut rollup: Rollup,
+    block_time: Duration,
+    txs: usize,
+    mut faults: mpsc::Receiver<FaultRequest>,
+    shared: SharedState,
+    dir: PathBuf,
+    stop: Stop,
+) {
+    let mut tick = tokio::time::interval(block_time);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pending: std::collections::VecDeque<FaultRequest> = Default::default();
+    while !stopped(&stop) {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(request) = faults.recv() => {
+                pending.push_back(request);
+                continue;
+            }
+        }
+        let fault = match pending.pop_front() {
+            Some((kind, reply)) => match rollup.inject(kind).await {
+                Ok(description) => Some((kind, description, reply)),
+                // Right after a faulty block: one valid block first, then this fault.
+                Err(RollupError::InjectNotReady(_)) => {
+                    pending.push_front((kind, reply));
+                    None
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(format!("cannot inject the {kind} fault: {e}")));
+                    None
+                }
+            },
+            None => None,
+        };
+        match rollup.produce(txs).await {
+            Ok(block) => {
+                lock(&shared).head = block.number;
+                tracing::debug!(
+                    block = block.number,
+                    txs = block.transactions,
+                    gas = block.gas_used,
+                    "produced"
+                );
+                if let Some((kind, description, reply)) = fault {
+                    let produced_at_ms = block
+                        .produced_at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as u64)
+                        .unwrap_or_default();
+                    let record = FaultRecord {
+                        kind: kind.to_string(),
+                        description,
+                        invalid_block: block.number,
+                        invalid_block_hash: block.hash,
+                        produced_at_ms,
+                        message_hash: None,
+                        confirmed: None,
+                    };
+                    tracing::info!(kind = %kind, block = %format!("#{}({})", block.number, block.hash), "fault injected: {}", record.description);
+                    lock(&shared).faults.push(record.clone());
+                    save_faults(&dir, &shared);
+                    let _ = reply.send(Ok(record));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the sequencer could not produce a block; trying again next tick");
+                if let Some((_, _, reply)) = fault {
+                    let _ = reply.send(Err(format!(
+                        "the fault was injected but the block failed: {e}"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// The control endpoint: `devnet_fault` at `/`, and at `/watch` the alerts of the devnet's own
+/// watcher (recorded, never forwarded).
+async fn serve_control(
+    listener: tokio::net::TcpListener,
+    faults: mpsc::Sender<FaultRequest>,
+    shared: SharedState,
+    dir: PathBuf,
+) {
+    use axum::body::Bytes;
+    use axum::routing::post;
+    let control = {
+        let faults = faults.clone();
+        move |body: Bytes| {
+            let faults = faults.clone();
+            async move {
+                let answer = mach_jsonrpc::answer_body(&body, |call| {
+                    let faults = faults.clone();
+                    async move { control_call(&faults, &call.method, &call.params).await }
+                })
+                .await;
+                axum::Json(answer)
+            }
+        }
+    };
+    let watch = move |body: Bytes| {
+        let shared = shared.clone();
+        let dir = dir.clone();
+        async move {
+            let answer = mach_jsonrpc::answer_body(&body, |call| {
+                let result = watched(&shared, &dir, &call.method, &call.params);
+                async move { result }
+            })
+            .await;
+            axum::Json(answer)
+        }
+    };
+    let app = axum::Router::new()
+        .route("/", post(control))
+        .route("/watch", post(watch));
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "the control endpoint stopped");
+    }
+}
+
+async fn control_call(
+    faults: &mpsc::Sender<FaultRequest>,
+    method: &str,
+    params: &Value,
+) -> Result<Value, mach_jsonrpc::RpcError> {
+    use mach_jsonrpc::{codes, RpcError};
+    if method != "devnet_fault" {
+        return Err(RpcError::new(
+            codes::METHOD_NOT_FOUND,
+            format!("no method {method}; the devnet control endpoint has devnet_fault"),
+        ));
+    }
+    let kind = params
+        .get(0)
+        .or_else(|| params.get("kind"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            RpcError::new(codes::INVALID_PARAMS, "give the fault kind: [\"balance\"]")
+        })?;
+    let kind: FaultKind = kind
+        .parse()
+        .map_err(|e| RpcError::new(codes::INVALID_PARAMS, format!("{e}")))?;
+    let (reply, answer) = oneshot::channel();
+    faults
+        .send((kind, reply))
+        .await
+        .map_err(|_| RpcError::new(codes::INTERNAL_ERROR, "the sequencer has stopped"))?;
+    match answer.await {
+        Ok(Ok(record)) => serde_json::to_value(record)
+            .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string())),
+        Ok(Err(e)) => Err(RpcError::new(codes::INTERNAL_ERROR, e)),
+        Err(_) => Err(RpcError::new(
+            codes::INTERNAL_ERROR,
+            "the sequencer has stopped",
+        )),
+    }
+}
+
+/// An alert or work proof from the devnet's watcher: alerts give each invalid block its
+/// message hash.
+fn watched(
+    shared: &SharedState,
+    dir: &Path,
+    method: &str,
+    params: &Value,
+) -> Result<Value, mach_jsonrpc::RpcError> {
+    use mach_primitives::rpc::{BlockHashParams, BlockMismatchParams};
+    let (number, alert) = match method {
+        "alert_blockMismatch" => {
+            let p: BlockMismatchParams = mach_jsonrpc::object_param(params)?;
+            (Some(p.l2_block_number.saturating_to::<u64>()), p.alert())
+        }
+        "alert_blockHash" => {
+            let p: BlockHashParams = mach_jsonrpc::object_param(params)?;
+            let number = lock(shared)
+                .faults
+                .iter()
+                .find(|f| f.invalid_block_hash == p.hash)
+                .map(|f| f.invalid_block);
+            (number, p.alert())
+        }
+        _ => return Ok(json!(true)),
+    };
+    let message_hash = alert.message_hash().0;
+    if let Some(number) = number {
+        lock(shared).judged.insert(number, message_hash);
+        save_faults(dir, shared);
+    }
+    tracing::info!(block = ?number, message_hash = %message_hash, "the devnet's watcher found an invalid block");
+    Ok(json!({"task_index": 0, "tx_hash": B256::ZERO, "alert_hash": message_hash}))
+}
+
+/// The devnet's own strict follower of the rollup, alerting to the control endpoint.
+async fn spawn_watcher(
+    l2_rpc: &str,
+    genesis: &str,
+    control_url: &str,
+    dir: &Path,
+    start: u64,
+    stop: Stop,
+) -> Result<()> {
+    use mach_verifier::live::follow::{Follower, Outcome};
+    let config = mach_verifier::live::VerifierConfig::from_toml(&format!(
+        "[operator]\nenable = true\nalert = true\nurl = \"{control_url}/watch\"\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{l2_rpc}\"\n[scheduler]\nverify_block_interval = 1000000\n"
+    ))
+    .map_err(|e| anyhow::anyhow!("watcher config: {e}"))?;
+    let rules = mach_verifier::ChainRules::from_genesis_json(genesis)?;
+    let store = mach_verifier::live::store::Store::open(&dir.join("watcher-db"))?;
+    let follower = Follower::new(config, rules, store, AVS_NAME).await?;
+    tokio::spawn(async move {
+        while !stopped(&stop) {
+            match follower.step(start).await {
+                Ok(Outcome::UpToDate) | Ok(Outcome::Undecided(..)) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the devnet's watcher failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Watches L1 for `AlertConfirmed` and records when each was first seen.
+async fn watch_l1(
+    l1: Connection,
+    service_manager: alloy::primitives::Address,
+    shared: SharedState,
+    dir: PathBuf,
+    stop: Stop,
+) {
+    let mut next = 0u64;
+    while !stopped(&stop) {
+        tokio::time::sleep(L1_POLL).await;
+        let Ok(head) = mach_chain::quorum::block_number(&l1).await else {
+            continue;
+        };
+        if head < next {
+            continue;
+        }
+        match mach_chain::quorum::confirmed_alerts(&l1, service_manager, next, Some(head)).await {
+            Ok(alerts) => {
+                let seen = now_ms();
+                if !alerts.is_empty() {
+                    let mut state = lock(&shared);
+                    for alert in &alerts {
+                        state.confirmed.entry(alert.message_hash).or_insert((
+                            alert.l1_tx,
+                            alert.l1_block,
+                            seen,
+                        ));
+                    }
+                    drop(state);
+                    for alert in &alerts {
+                        tracing::info!(message_hash = %alert.message_hash, l1_tx = %alert.l1_tx, l1_block = alert.l1_block, "alert confirmed on L1");
+                    }
+                    save_faults(&dir, &shared);
+                }
+                next = head + 1;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read L1 events; retrying"),
+        }
+    }
+}
+
+/// The verifier's `mach_verifier_validated_block`, if it answers.
+pub async fn validated(metrics_url: &str) -> Option<u64> {
+    let text = reqwest::get(metrics_url).await.ok()?.text().await.ok()?;
+    metric(&text, "mach_verifier_validated_block")
+}
+
+/// The value of an unlabelled sample in a Prometheus text page.
+pub fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (key, value) = line.split_once(' ')?;
+            (key == name).then(|| value.trim().parse::<f64>().ok())?
+        })
+        .map(|v| v as u64)
+}
+
+async fn summary_line(record: &DevnetRecord, shared: &SharedState) -> String {
+    let mut validated_heads = Vec::new();
+    for op in &record.operators {
+        validated_heads.push(match validated(&op.verifier_metrics_url).await {
+            Some(n) => format!("#{n}"),
+            None => "down".into(),
+        });
+    }
+    let state = lock(shared);
+    let confirmed = state
+        .faults
+        .iter()
+        .filter(|f| f.confirmed.is_some())
+        .count();
+    format!(
+        "rollup #{} | validated {} | faults {} | alerts confirmed {}",
+        state.head,
+        validated_heads.join(" "),
+        state.faults.len(),
+        confirmed.max(state.confirmed.len())
+    )
+}
+
+/// Prints `devnet ready` and the endpoints.
+pub fn print_ready(record: &DevnetRecord) {
+    let dir = record.dir.display();
+    println!("devnet ready in {:.1} s ({dir})", record.startup_s);
+    println!(
+        "  L1           {}  chain {}",
+        record.l1_rpc, record.l1_chain_id
+    );
+    println!(
+        "  rollup       {}  chain {}, {}, a block every {} s, {} tx/s",
+        record.l2_rpc, record.l2_chain_id, record.l2_network, record.block_time_s, record.load_tps
+    );
+    println!("  aggregator   {}", record.aggregator_url);
+    println!(
+        "  MachServiceManager {}",
+        record.deployment.mach_service_manager
+    );
+    for op in &record.operators {
+        println!(
+            "  {}    {}  node {}  verifier metrics {}",
+            op.name, op.address, op.node_alert_url, op.verifier_metrics_url
+        );
+    }
+    println!("  record {dir}/devnet.json, logs {dir}/logs/");
+    println!("  try: mach devnet fault --kind balance --dir {dir}");
+    println!("       mach devnet status --dir {dir}");
+    println!("       mach devnet down --dir {dir}");
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn random_password() -> String {
+    alloy::primitives::hex::encode(B256::random())
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// One operator's keys and home directory.
+struct OperatorKeys {
+    name: String,
+    home: PathBuf,
+    ecdsa: EcdsaSecretKey,
+    bls: BlsSecretKey,
+    ecdsa_password: String,
+    bls_password: String,
+}
+
+/// What the key writer needs, owned.
+struct KeysToWrite {
+    dir: PathBuf,
+    ecdsa: EcdsaSecretKey,
+    bls: BlsSecretKey,
+    ecdsa_password: String,
+    bls_password: String,
+}
+
+fn write_keys(keys: &KeysToWrite) -> Result<()> {
+    let dir = KeyDir::new(&keys.dir);
+    dir.write_new(
+        "opr",
+        KeyType::Ecdsa,
+        &mach_keys::file::encrypt_ecdsa(&keys.ecdsa, &keys.ecdsa_password)?,
+    )?;
+    dir.write_new(
+        "opr",
+        KeyType::Bls,
+        &mach_keys::file::encrypt_bls(&keys.bls, &keys.bls_password)?,
+    )?;
+    Ok(())
+}
+
+/// Where one operator's node listens.
+struct NodeEndpoints {
+    alert_url: String,
+    api_url: String,
+    node_metrics_url: String,
+    verifier_metrics_url: String,
+}
+
+impl OperatorKeys {
+    fn new(dir: &Path, index: u16) -> Result<Self> {
+        let name = format!("operator{index}");
+        let home = dir.join(&name);
+        DirBuilder::new().mode(0o700).create(&home)?;
+        Ok(Self {
+            name,
+            home,
+            ecdsa: EcdsaSecretKey::random(),
+            bls: BlsSecretKey::random(),
+            ecdsa_password: random_password(),
+            bls_password: random_password(),
+        })
+    }
+
+    fn signer(&self) -> alloy::signers::local::PrivateKeySigner {
+        alloy::signers::local::PrivateKeySigner::from_signing_key(self.ecdsa.signing_key().clone())
+    }
+
+    fn to_write(&self) -> KeysToWrite {
+        KeysToWrite {
+            dir: self.home.join("keys"),
+            ecdsa: self.ecdsa.clone(),
+            bls: self.bls.clone(),
+            ecdsa_password: self.ecdsa_password.clone(),
+            bls_password: self.bls_password.clone(),
+        }
+    }
+
+    fn ecdsa_file(&self) -> PathBuf {
+        self.home.join("keys").join("opr.ecdsa.key.json")
+    }
+
+    fn bls_file(&self) -> PathBuf {
+        self.home.join("keys").join("opr.bls.key.json")
+    }
+
+    /// Writes the operator's `.env` (node and opt-in variables), `avs_configs.json`,
+    /// `mach-config.toml` and `genesis.json`.
+    fn write_files(
+        &self,
+        l1: &Anvil,
+        deployment: &Deployment,
+        aggregator_url: &str,
+        l2_rpc: &str,
+        genesis: &str,
+    ) -> Result<NodeEndpoints> {
+        let (alert, api, node_metrics, verifier_metrics) =
+            (free_port()?, free_port()?, free_port()?, free_port()?);
+        let env = format!(
+            "# {name}: the operator node's .env (reference variables), also usable as .env.opt\n\
+             OPERATOR_SERVER_URL=127.0.0.1:{alert}\n\
+             NODE_ECDSA_KEY_FILE_HOST={ecdsa}\n\
+             NODE_BLS_KEY_FILE_HOST={bls}\n\
+             OPERATOR_ECDSA_KEY_PASSWORD={ecdsa_password}\n\
+             OPERATOR_BLS_KEY_PASSWORD={bls_password}\n\
+             OPERATOR_ECDSA_ADDRESS={address}\n\
+             ETH_RPC_URL={l1}\n\
+             LAYER1_CHAIN_ID={L1_CHAIN_ID}\n\
+             AVS_REGISTRY_COORDINATOR_ADDRESS={coordinator}\n\
+             OPERATOR_STATE_RETRIEVER_ADDRESS={retriever}\n\
+             SERVICE_MANAGER_ADDRESS={msm}\n\
+             REG_QUORUM_NUMBERS=0\n\
+             AGGREGATOR_JSONRPC_SERVER_URL={aggregator_url}\n\
+             ENABLE_METRICS=true\n\
+             EIGEN_METRICS_URL=127.0.0.1:{node_metrics}\n\
+             ENABLE_NODE_API=true\n\
+             NODE_API_URL=127.0.0.1:{api}\n",
+            name = self.name,
+            ecdsa = self.ecdsa_file().display(),
+            bls = self.bls_file().display(),
+            ecdsa_password = self.ecdsa_password,
+            bls_password = self.bls_password,
+            address = self.ecdsa.address(),
+            l1 = l1.url(),
+            coordinator = deployment.registry_coordinator,
+            retriever = deployment.operator_state_retriever,
+            msm = deployment.mach_service_manager,
+        );
+        write_private(&self.home.join(".env"), &env)?;
+        let avs = json!([{
+            "avs_name": AVS_NAME,
+            "methods": [{"method": "confirmAlert", "quorum_numbers": [0], "quorum_threshold_percentages": [66]}],
+            "avs_registry_coordinator_address": deployment.registry_coordinator,
+            "operator_state_retriever_address": deployment.operator_state_retriever,
+            "avs_contract_address": deployment.mach_service_manager,
+        }]);
+        std::fs::write(
+            self.home.join("avs_configs.json"),
+            serde_json::to_string_pretty(&avs)? + "\n",
+        )?;
+        let alert_url = format!("http://127.0.0.1:{alert}/{AVS_NAME}");
+        let config = format!(
+            "# {name}'s verifier (reference mach-config.toml sections)\n\
+             [operator]\nenable = true\nurl = \"{alert_url}\"\nalert = true\n\n\
+             [validator]\nmode = \"strict\"\nrpc_rate_ms = 0\n\n\
+             [collector]\nurl = \"{l2_rpc}\"\ninterval_ms = 100\nmax_fetcher = 1\n\n\
+             [scheduler]\nverify_block_interval = 1\nretry_wait_timout_ms = 1000\n\n\
+             [prometheus]\nport = {verifier_metrics}\nmetrics_path = \"/metrics\"\nexternal = false\n",
+            name = self.name,
+        );
+        std::fs::write(self.home.join("mach-config.toml"), config)?;
+        std::fs::write(self.home.join("genesis.json"), genesis)?;
+        Ok(NodeEndpoints {
+            alert_url,
+            api_url: format!("http://127.0.0.1:{api}/eigen/node/health"),
+            node_metrics_url: format!("http://127.0.0.1:{node_metrics}/metrics"),
+            verifier_metrics_url: format!("http://127.0.0.1:{verifier_metrics}/metrics"),
+        })
+    }
+}
