@@ -1,7 +1,7 @@
 //! Local MACH networks and deployments.
 //!
 //! - [`anvil`]: find, start and stop anvil chains (free ports, logs kept, killed on drop).
-//! - [`deploy`]: deploy EigenLayer core and middleware (from `eigen-utils` bytecode) and MACH's
+//! - [`mod@deploy`]: deploy EigenLayer core and middleware (from `eigen-utils` bytecode) and MACH's
 //!   contracts to any L1, EigenLayer-style behind proxies, and write the deployment record.
 //! - [`operators`]: onboard operators with stake through the real registration code paths.
 //! - [`rollup`]: a rollup sequencer on anvil (Ethereum or OP Stack rules) whose every block

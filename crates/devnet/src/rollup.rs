@@ -1,12 +1,40 @@
 //! A rollup sequencer on anvil whose every block validates strictly with MACH's verifier, under
-//! a random load, and that can play a malicious sequencer.
+//! a random load and transactions sent from outside, and that can play a malicious sequencer.
 //!
 //! [`Rollup::start`] runs anvil with `--no-mining --order fifo` and a zero base fee, prepares
 //! the chain, and mines the setup block (the load's contracts). Each [`Rollup::produce`] then
-//! sends one block's transactions and mines it with `evm_mine`; [`Rollup::inject`] changes state
+//! sends one block's load and mines it with `evm_mine`; [`Rollup::inject`] changes state
 //! between two blocks as no transaction did, so the next block's state root is invalid.
 //! [`Rollup::genesis_json`] describes the chain's real rules to a verifier, which starts after
 //! [`Rollup::setup_block`] (anvil's genesis state root is not real).
+//!
+//! # Blocks, and transactions from outside
+//!
+//! Anyone may send transactions to [`Rollup::url`] at any moment, as to a real rollup:
+//! `eth_sendRawTransaction`, or `eth_sendTransaction` from an unlocked dev account (best one of
+//! [`Rollup::outside_accounts`], which the load never uses, so no outside transaction races the
+//! load for a nonce). anvil's pool keeps them in arrival order (`--order fifo`, nonces
+//! permitting), and the next block holds them, so a block is:
+//! 1. (OP Stack) the sequencer's deposits: the L1 attributes deposit, then 0 to 2 user
+//!    deposits. The sequencer sends them right after mining the block before (and, for the
+//!    first block, right after the setup block), so anything that arrives later comes after
+//!    them;
+//! 2. the load and the outside transactions, each in the order they reached anvil: outside
+//!    transactions that arrived between the two blocks come before the load, which
+//!    [`Rollup::produce`] sends just before mining.
+//!
+//! After mining, the sequencer checks that the block holds its own transactions in the order
+//! sent, its deposits first, and that every other transaction comes after its deposits and is
+//! not a deposit ([`RollupError::Order`] otherwise); [`Produced::external`] counts the others.
+//! Deposits come from L1, through the sequencer only: an outside one (anvil takes
+//! `eth_sendTransaction` with deposit fields from anyone) is dropped from the pool before the
+//! block is built; one that arrives while the block is being built fails the check.
+//!
+//! Outside transactions' gas comes on top of the load's: [`Rollup::produce`] shrinks its load
+//! by the gas limits of the outside transactions pending when it builds the block (the load is
+//! capped to keep blocks at or under the gas target, see below), but cannot shrink the outside
+//! transactions. Outside gas over the target, half the gas limit on Ethereum and a sixth on
+//! the OP Stack (less the deposits' gas), makes the next block invalid.
 //!
 //! # Ethereum ([`Network::Ethereum`])
 //!
@@ -29,11 +57,10 @@
 //!   quirk `quirkDepositReceiptNonceAfter` (pinned by a test in `crates/verifier/tests/
 //!   follow_op.rs`).
 //! - It does not insert the L1 attributes deposit, nor order deposits first. [`Rollup`] is the
-//!   sequencer that does: each block is mined on demand (`--no-mining`, `evm_mine`) after the
-//!   L1 attributes deposit, then the user deposits, then the user transactions, in arrival
-//!   order (`--order fifo`). Deposits go in with `eth_sendTransaction` and the deposit fields
-//!   (`sourceHash`, `mint`, `isSystemTx`; no signature). Two deposits from one sender in one
-//!   block are refused as a replacement.
+//!   sequencer that does, as above. Deposits go in with `eth_sendTransaction` and the deposit
+//!   fields (`sourceHash`, `mint`, `isSystemTx`; no signature). Two deposits from one sender in
+//!   one block are refused as a replacement. Asked for a pending deposit's encoding
+//!   (`eth_getRawTransactionByHash`), anvil crashes; the sequencer never asks.
 //! - The predeploys have no code. Stand-ins go in before block 1 (`anvil_setCode`,
 //!   `anvil_setStorageAt`): L1Block stops, with the L1 fee parameters an L1 attributes deposit
 //!   would have written (so users pay a real L1 data fee); the L2ToL1MessagePasser records each
@@ -46,16 +73,49 @@
 //!   (Ethereum's tries hold no zeros): no slot is ever cleared, every value written is
 //!   non-zero, the load reads no unset slot, and every L1Block slot op-revm reads at Granite
 //!   (1, 3, 7) is non-zero;
-//! - accounts that a transaction touches but leaves empty staying in its state trie (EIP-161
-//!   removes them): every value sent is non-zero, the L1 attributes deposit calls L1Block's
-//!   stand-in (code), and the fee vaults and the coinbase, which a zero base fee and a zero L1
-//!   fee touch with nothing, hold 1 wei from before block 1 (`anvil_setBalance`);
+//! - empty accounts that a transaction touches, or merely reads (`BALANCE` and `EXTCODEHASH`
+//!   of a fresh address both do it, measured), staying in its state trie (EIP-161 removes
+//!   them): every value sent is non-zero, the L1 attributes deposit calls L1Block's stand-in
+//!   (code), and the fee vaults and the coinbase, which a zero base fee and a zero L1 fee touch
+//!   with nothing, hold 1 wei from before block 1 (`anvil_setBalance`);
 //! - a contract created and self-destructed in one transaction (EIP-6780 deletes it): the load
 //!   calls a contract deployed in the setup block that self-destructs to its caller, which since
 //!   Cancun sends its balance and keeps the account;
 //! - reverted contract creations: every creation has the gas to succeed;
 //! - blocks over the gas target (anvil keeps the base fee at zero where EIP-1559 raises it):
 //!   [`Rollup::produce`] caps its load.
+//!
+//! All of this is in place before the setup block, so before any block an outside transaction
+//! can reach, and nothing an outside transaction can do undoes it: the fee vaults and the
+//! predeploys have no code that pays out, nobody holds the coinbase's key, and the load's
+//! contracts never clear what they hold.
+//!
+//! # What outside transactions keep a block valid
+//!
+//! The sequencer cannot see what an outside transaction will do, and does not try: a block
+//! that holds one that runs into a deviation above is invalid to every strict verifier (its
+//! state root is anvil's, not Ethereum's), exactly as if a malicious sequencer had made it.
+//! Blocks stay valid with outside transactions that:
+//! - transfer a non-zero value, to a fresh account or a known one, with any priority fee;
+//! - call contracts that read only accounts that exist and slots that are set, and write only
+//!   non-zero values (the store-and-log contract with a non-zero 32-byte word; the
+//!   self-destructing contract, with or without value; on the OP Stack the
+//!   L2ToL1MessagePasser stand-in);
+//! - deploy contracts whose creation succeeds (enough gas, no revert) and whose init code
+//!   keeps to the same rules.
+//!
+//! They make the block invalid when they:
+//! - send a zero value to, call, or read (`BALANCE`, `EXTCODEHASH`, `EXTCODESIZE`, ...) an
+//!   account that is empty: fresh, or emptied; a zero-value transfer to a fresh address is the
+//!   common case;
+//! - leave a storage slot they read or wrote at zero: clearing a slot, writing zero, or
+//!   reading an unset slot without writing it (which most real contracts do: a mapping lookup
+//!   of a missing key, an `approve(…, 0)`);
+//! - create a contract that self-destructs in the same transaction, or a creation that reverts
+//!   or runs out of gas;
+//! - together use more than the gas target (the next block then breaks the base-fee rule).
+//!
+//! Other transaction kinds (blob, EIP-7702 set-code) are untested.
 //!
 //! # Faults
 //!
@@ -66,9 +126,28 @@
 //! decide the block. The block after an injection therefore touches no account the block before
 //! it did not name (a verifier that validated that block carries them all), and writes new
 //! slots only in contracts whose storage the fault left alone (their proofs check against the
-//! storage root the verifier carries). It holds no user deposits and may hold fewer
-//! transactions than asked: none when the block before held no user transaction. Hence a fault
-//! needs a validated block before it: neither the setup block nor a faulty one.
+//! storage root the verifier carries). It holds no user deposits: the first fault injected
+//! before a block drops that block's queued user deposits from anvil's pool (they were drawn
+//! before anyone knew); the L1 attributes deposit stays, as it only touches what every block
+//! touches. It may hold fewer load transactions than asked: none when the block before held
+//! no user transaction. Hence a fault needs a validated block before it: neither the setup
+//! block nor a faulty one.
+//!
+//! Outside transactions would break that rule, so the faulty block holds none: just before
+//! mining it, the sequencer takes every outside transaction out of anvil's pool (their signed
+//! encodings, `anvil_dropTransaction`), leaves the accounts with outside transactions pending
+//! out of its load (so no load transaction waits on a held nonce), and sends them again right
+//! after the block, after the next block's deposits: they land in the block after the faulty
+//! one, which verifiers read afresh from anvil. One that reaches anvil in the few milliseconds
+//! between that sweep and `evm_mine` (or that comes from an account the faulty block's load
+//! uses after the sequencer looked) still lands in the faulty block; the sequencer logs a
+//! warning and [`Produced::external`] counts it. If it touches an account the block before
+//! did not, verifiers cannot prove that account (anvil serves the rewritten state) and leave
+//! the block undecided, retrying it without end, so they stop at it (measured: `pre-state
+//! unavailable`): whoever injected the fault should take a faulty block with outside
+//! transactions as spoiled, and restart the devnet to get verifiers going again. Sending outside
+//! transactions only from [`Rollup::outside_accounts`] or their own keys keeps the window to
+//! those milliseconds.
 
 use crate::anvil::{Anvil, AnvilConfig, AnvilError};
 use alloy::primitives::{address, keccak256, Address, Bytes, B256, U256};
@@ -126,6 +205,9 @@ const L1_FEE_SLOTS: [(u64, &str); 3] = [
 
 /// Dev accounts the load sends from (anvil's first ones, 10000 ETH each at genesis).
 const DEV_ACCOUNTS: u32 = 10;
+/// Unlocked dev accounts after the load's (10000 ETH each at genesis), which the load never
+/// uses: for outside transactions.
+const OUTSIDE_ACCOUNTS: u32 = 10;
 /// Gas limit of deposits (the L1 attributes deposit included) and of [`Rollup::call`].
 const DEPOSIT_GAS: u64 = 200_000;
 /// Gas limit of [`Rollup::create`].
@@ -256,8 +338,12 @@ pub struct Produced {
     pub hash: B256,
     /// When `evm_mine` returned.
     pub produced_at: SystemTime,
-    /// Transactions in it, deposits (the L1 attributes deposit on an OP Stack chain) included.
+    /// Transactions in it: the deposits (the L1 attributes deposit on an OP Stack chain), the
+    /// load and the outside transactions.
     pub transactions: usize,
+    /// Transactions in it that the sequencer did not send: those sent to [`Rollup::url`] from
+    /// outside (module docs).
+    pub external: usize,
     /// Gas it used.
     pub gas_used: u64,
 }
@@ -318,8 +404,10 @@ pub enum RollupError {
         /// anvil's log file.
         log: PathBuf,
     },
-    /// A mined block does not hold exactly the sequencer's transactions in order.
-    #[error("block {number} holds transactions {got} but the sequencer sent {sent} in that order: anvil must run with --no-mining --order fifo and nothing else may send it transactions or mine")]
+    /// A mined block does not hold the sequencer's transactions in the order sent with its
+    /// deposits first, or holds an outside transaction before its deposits, or an outside
+    /// deposit.
+    #[error("block {number} holds transactions {got} but the sequencer sent {sent} in that order: its own must come in that order, its deposits first, and outside transactions (never deposits) only after its deposits; anvil must run with --no-mining --order fifo and nothing else may mine or send deposits")]
     Order {
         /// The block.
         number: u64,
@@ -426,12 +514,90 @@ fn named(tx: &Value) -> impl Iterator<Item = Address> + '_ {
         .filter_map(|field| serde_json::from_value::<Address>(tx.get(field)?.clone()).ok())
 }
 
+/// The sender of a transaction request.
+fn sender(tx: &Value) -> Option<Address> {
+    serde_json::from_value(tx.get("from")?.clone()).ok()
+}
+
+/// A transaction the sequencer sent: the request, and the hash anvil answered.
+#[derive(Clone, Debug)]
+struct Sent {
+    tx: Value,
+    hash: B256,
+}
+
+/// A transaction in anvil's pool, as `txpool_content` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pooled {
+    hash: B256,
+    from: Address,
+    nonce: u64,
+    /// Its gas limit.
+    gas: u64,
+    /// Whether it is a deposit (type 0x7e).
+    deposit: bool,
+}
+
+/// An outside transaction taken out of anvil's pool while a block is mined, with its signed
+/// encoding, to be sent again after that block.
+#[derive(Debug)]
+struct Held {
+    hash: B256,
+    from: Address,
+    nonce: u64,
+    raw: Bytes,
+}
+
+/// The transactions of a `txpool_content` answer, pending and queued; `None` when it is not
+/// shaped like one.
+fn pool_transactions(content: &Value) -> Option<Vec<Pooled>> {
+    let mut pooled = Vec::new();
+    for section in ["pending", "queued"] {
+        for by_nonce in content.get(section)?.as_object()?.values() {
+            for tx in by_nonce.as_object()?.values() {
+                pooled.push(Pooled {
+                    hash: serde_json::from_value(tx.get("hash")?.clone()).ok()?,
+                    from: serde_json::from_value(tx.get("from")?.clone()).ok()?,
+                    nonce: hex_u64(tx.get("nonce")?)?,
+                    gas: hex_u64(tx.get("gas")?)?,
+                    deposit: tx.get("type").and_then(Value::as_str) == Some("0x7e"),
+                });
+            }
+        }
+    }
+    Some(pooled)
+}
+
+/// How many transactions of a block, `(hash, is a deposit)` in order, the sequencer did not
+/// send, when the block holds `deposits` first and in order, then `load` in the order sent
+/// with transactions it did not send (none of them a deposit) among and after them. `None`
+/// when it does not.
+fn outside_count(block: &[(B256, bool)], deposits: &[B256], load: &[B256]) -> Option<usize> {
+    let (head, rest) = block.split_at_checked(deposits.len())?;
+    if !head.iter().map(|(hash, _)| hash).eq(deposits) {
+        return None;
+    }
+    let mut load = load.iter().peekable();
+    let mut outside = 0;
+    for (hash, deposit) in rest {
+        if load.peek() == Some(&hash) {
+            load.next();
+        } else if *deposit {
+            return None;
+        } else {
+            outside += 1;
+        }
+    }
+    load.next().is_none().then_some(outside)
+}
+
 /// One block mined by [`Rollup::mine`].
 struct Mined {
     number: u64,
     hash: B256,
     produced_at: SystemTime,
     transactions: usize,
+    external: usize,
     gas_used: u64,
 }
 
@@ -442,6 +608,8 @@ pub struct Rollup {
     provider: RootProvider,
     network: Network,
     dev: Vec<Address>,
+    /// Unlocked dev accounts the load never uses.
+    outside: Vec<Address>,
     rng: Rng,
     /// Deposits made so far: each deposit's source hash is the hash of its count.
     deposits: u64,
@@ -452,6 +620,10 @@ pub struct Rollup {
     max_load: usize,
     /// The addresses the last block's transactions named.
     touched: BTreeSet<Address>,
+    /// The next block's L1 attributes deposit (OP Stack), in anvil's pool since the last block.
+    next_attributes: Option<Sent>,
+    /// The next block's user deposits (OP Stack), in anvil's pool since the last block.
+    next_deposits: Vec<Sent>,
     /// Faults injected since the last block.
     faults: Vec<FaultKind>,
     /// Why no fault may be injected before the next block (the last block is the setup block,
@@ -463,8 +635,9 @@ impl Rollup {
     /// Starts anvil for `config.network` (manual mining, arrival order, base fee zero), spaces
     /// block timestamps, prepares the chain (OP Stack: predeploy stand-ins, fee parameters, fee
     /// vault balances) and mines the setup block, which deploys the store-and-log and
-    /// self-destructing contracts. Every block after [`setup_block`](Self::setup_block)
-    /// validates strictly.
+    /// self-destructing contracts, then queues the next block's deposits (OP Stack). Every
+    /// block after [`setup_block`](Self::setup_block) validates strictly, so long as the
+    /// outside transactions in it keep to the rules in the module docs.
     pub async fn start(config: &RollupConfig) -> Result<Self, RollupError> {
         let mut anvil_config = AnvilConfig::validatable(config.chain_id);
         if config.network == Network::Optimism {
@@ -484,7 +657,7 @@ impl Rollup {
             .extend(["--no-mining", "--order", "fifo"].map(String::from));
         anvil_config.port = config.port;
         anvil_config.log_path = config.log_path.clone();
-        anvil_config.accounts = DEV_ACCOUNTS;
+        anvil_config.accounts = DEV_ACCOUNTS + OUTSIDE_ACCOUNTS;
         let anvil = Anvil::spawn(&anvil_config)?;
         let url = anvil.url().parse().map_err(|e| RollupError::Rpc {
             method: "connect".into(),
@@ -495,7 +668,7 @@ impl Rollup {
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
             .connect_http(url);
-        let dev = (0..DEV_ACCOUNTS)
+        let mut dev = (0..DEV_ACCOUNTS + OUTSIDE_ACCOUNTS)
             .map(|index| {
                 anvil
                     .dev_signer(index)
@@ -503,12 +676,14 @@ impl Rollup {
                     .map_err(|source| RollupError::DevAccount { index, source })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let outside = dev.split_off(DEV_ACCOUNTS as usize);
         let deployer = dev.first().copied().unwrap_or_default();
         let mut rollup = Self {
             anvil,
             provider,
             network: config.network,
             dev,
+            outside,
             rng: Rng::new(config.seed),
             deposits: 0,
             store_and_log: deployer.create(0),
@@ -516,6 +691,8 @@ impl Rollup {
             setup_block: 0,
             max_load: 0,
             touched: BTreeSet::new(),
+            next_attributes: None,
+            next_deposits: Vec::new(),
             faults: Vec::new(),
             last_unfit: Some("the last block is the setup block, which verifiers do not validate"),
         };
@@ -533,7 +710,9 @@ impl Rollup {
             rollup.create(deployer, store_and_log_init()),
             rollup.create(deployer, init_code(&SELF_DESTRUCT)),
         ];
-        let mined = rollup.mine(Vec::new(), setup).await?;
+        // The setup block's L1 attributes deposit (OP Stack); user deposits come after it.
+        rollup.queue(Vec::new()).await?;
+        let mined = rollup.mine(setup, Vec::new(), false).await?;
         rollup.setup_block = mined.number;
         for (what, address, runtime) in [
             ("store-and-log", rollup.store_and_log, &STORE_AND_LOG[..]),
@@ -687,6 +866,13 @@ impl Rollup {
         &self.dev
     }
 
+    /// Dev accounts the load never sends from nor to (anvil's 11th to 20th, 10000 ETH each at
+    /// genesis; anvil signs for them): for outside transactions (`eth_sendTransaction`), which
+    /// then never race the load for a nonce.
+    pub fn outside_accounts(&self) -> &[Address] {
+        &self.outside
+    }
+
     /// A JSON-RPC call to anvil.
     pub async fn rpc(&self, method: &str, params: Value) -> Result<Value, RollupError> {
         self.provider
@@ -749,44 +935,71 @@ impl Rollup {
     }
 
     /// Mines one block of: the L1 attributes deposit (OP Stack), `deposits`, then `txs`, in that
-    /// order, and checks the block holds exactly those; returns its number. The caller keeps
-    /// the load clear of anvil's deviations (module docs), or gets a block verifiers find
-    /// invalid.
+    /// order (the queued user deposits are dropped), and checks it; returns its number. With
+    /// `deposits`, the outside transactions pending are held out of the block, so that the
+    /// deposits come first, and sent again after it (module docs). The caller keeps the load
+    /// clear of anvil's deviations (module docs), or gets a block verifiers find invalid.
     pub async fn block(
         &mut self,
         deposits: Vec<Value>,
         txs: Vec<Value>,
     ) -> Result<u64, RollupError> {
+        if self.network == Network::Ethereum && !deposits.is_empty() {
+            return Err(RollupError::DepositsNeedOptimism(self.network));
+        }
         let faults = std::mem::take(&mut self.faults);
-        let mined = self.mine(deposits, txs).await?;
+        self.drop_next_deposits().await?;
+        let held = if deposits.is_empty() {
+            Vec::new()
+        } else {
+            let pool = self.outside_pool(&[]).await?;
+            let pool = self.refuse_deposits(pool).await?;
+            self.hold(pool).await?
+        };
+        if let Err(e) = self.queue(deposits).await {
+            self.release(held).await;
+            return Err(e);
+        }
+        let mined = self.mine(txs, held, !faults.is_empty()).await?;
         self.after(&faults);
         Ok(mined.number)
     }
 
     /// Mines exactly one block with `txs` random load transactions (at most
-    /// [`max_load`](Self::max_load), for the gas target; OP Stack: after the L1 attributes
-    /// deposit and up to two random user deposits). The load mixes value transfers to fresh
-    /// and known accounts, storage writes with logs, reverts, contract creations, calls to the
-    /// self-destructing contract and (OP Stack) to the L2ToL1MessagePasser.
+    /// [`max_load`](Self::max_load), for the gas target, less the gas limits of the outside
+    /// transactions pending; OP Stack: after the deposits queued since the last block, the L1
+    /// attributes deposit and up to two random user deposits) and whatever outside
+    /// transactions reach anvil before it (module docs). The load mixes value transfers to
+    /// fresh and known accounts, storage writes with logs, reverts, contract creations, calls
+    /// to the self-destructing contract and (OP Stack) to the L2ToL1MessagePasser. Then queues
+    /// the next block's deposits.
     ///
-    /// After [`inject`](Self::inject) the block is the invalid one, and its load only touches
-    /// what the block before it touched (module docs): it may hold fewer transactions, none
-    /// when the block before held no user transaction.
+    /// After [`inject`](Self::inject) the block is the invalid one: it holds no outside
+    /// transaction (they are held for the next block; module docs), and its load only touches
+    /// what the block before it touched: it may hold fewer transactions, none when the block
+    /// before held no user transaction.
     pub async fn produce(&mut self, txs: usize) -> Result<Produced, RollupError> {
-        let count = txs.min(self.max_load);
         let faults = std::mem::take(&mut self.faults);
-        let (deposits, load) = if !faults.is_empty() {
-            (Vec::new(), self.quiet_load(count, &faults))
-        } else if self.network == Network::Optimism {
-            (self.random_deposits(), self.random_load(count))
+        let pool = self.outside_pool(&[]).await?;
+        let pool = self.refuse_deposits(pool).await?;
+        let (load, hold) = if faults.is_empty() {
+            // Outside transactions' gas comes on top of the load's, under the same target.
+            let outside_gas: u64 = pool.iter().map(|tx| tx.gas).sum();
+            let taken = usize::try_from(outside_gas.div_ceil(MAX_LOAD_GAS)).unwrap_or(usize::MAX);
+            let count = txs.min(self.max_load.saturating_sub(taken));
+            (self.random_load(count), false)
         } else {
-            (Vec::new(), self.random_load(count))
+            // Senders with outside transactions pending: held out of the block with them.
+            let busy: BTreeSet<Address> = pool.iter().map(|tx| tx.from).collect();
+            let count = txs.min(self.max_load);
+            (self.quiet_load(count, &faults, &busy), true)
         };
-        let mined = self.mine(deposits, load).await?;
+        let mined = self.mine(load, Vec::new(), hold).await?;
         self.after(&faults);
         tracing::debug!(
             block = %block_ref(mined.number, mined.hash),
             transactions = mined.transactions,
+            external = mined.external,
             gas_used = mined.gas_used,
             faults = ?faults,
             "produced"
@@ -796,6 +1009,7 @@ impl Rollup {
             hash: mined.hash,
             produced_at: mined.produced_at,
             transactions: mined.transactions,
+            external: mined.external,
             gas_used: mined.gas_used,
         })
     }
@@ -803,11 +1017,13 @@ impl Rollup {
     /// Acts as a malicious sequencer: changes state as no transaction did (see [`FaultKind`]),
     /// so the next block ([`produce`](Self::produce)) commits to a state root verifiers find
     /// invalid. Returns what was changed, in one line. The block before must be one verifiers
-    /// validated: neither the setup block nor one carrying a fault.
+    /// validated: neither the setup block nor one carrying a fault. Drops the next block's
+    /// queued user deposits (module docs).
     pub async fn inject(&mut self, kind: FaultKind) -> Result<String, RollupError> {
         if let Some(reason) = self.last_unfit {
             return Err(RollupError::InjectNotReady(reason));
         }
+        self.drop_next_deposits().await?;
         let description = match kind {
             FaultKind::Balance => {
                 let victim = self.rng.address();
@@ -941,12 +1157,18 @@ impl Rollup {
     /// Up to `count` load transactions that touch only accounts the last block's transactions
     /// named, and no storage of the contract a [`FaultKind::Storage`] fault changed: what a
     /// verifier carries from the last block answers all this block's reads, so it never asks
-    /// anvil's rewritten state (module docs).
-    fn quiet_load(&mut self, count: usize, faults: &[FaultKind]) -> Vec<Value> {
+    /// anvil's rewritten state (module docs). None is sent from `busy`, the accounts with
+    /// outside transactions pending, which are held out of the block with their nonces.
+    fn quiet_load(
+        &mut self,
+        count: usize,
+        faults: &[FaultKind],
+        busy: &BTreeSet<Address>,
+    ) -> Vec<Value> {
         let senders: Vec<Address> = self
             .dev
             .iter()
-            .filter(|a| self.touched.contains(*a))
+            .filter(|a| self.touched.contains(*a) && !busy.contains(*a))
             .copied()
             .collect();
         let contracts = [
@@ -1002,58 +1224,254 @@ impl Rollup {
         txs
     }
 
-    /// Sends the L1 attributes deposit (OP Stack), `deposits` and `txs`, mines them in one block
-    /// and checks it holds exactly those, in order.
-    async fn mine(&mut self, deposits: Vec<Value>, txs: Vec<Value>) -> Result<Mined, RollupError> {
-        let mut all = Vec::with_capacity(1 + deposits.len() + txs.len());
-        let network = self.network;
-        match network {
-            Network::Optimism => {
-                all.push(self.deposit(L1_ATTRIBUTES_DEPOSITOR, Some(L1_BLOCK), 0, 0, Bytes::new()))
+    /// Sends `txs` after the queued deposits and mines one block; then queues the next block's
+    /// deposits, sends `held` again, and checks the block (module docs). With `sweep` (a
+    /// faulty block), the outside transactions in anvil's pool are held out of the block too,
+    /// but for those from `txs`' senders (holding them would leave `txs` waiting on their
+    /// nonces).
+    async fn mine(
+        &mut self,
+        txs: Vec<Value>,
+        mut held: Vec<Held>,
+        sweep: bool,
+    ) -> Result<Mined, RollupError> {
+        if self.network == Network::Optimism && self.next_attributes.is_none() {
+            // Queueing failed after the last block: late now, after any outside transaction
+            // that came since, which the check then refuses.
+            if let Err(e) = self.queue(Vec::new()).await {
+                self.release(held).await;
+                return Err(e);
             }
-            Network::Ethereum if !deposits.is_empty() => {
-                return Err(RollupError::DepositsNeedOptimism(network))
+        }
+        let mut load = Vec::with_capacity(txs.len());
+        let mut sent = Ok(());
+        for tx in txs {
+            match self.send(tx).await {
+                Ok(tx) => load.push(tx),
+                Err(e) => {
+                    sent = Err(e);
+                    break;
+                }
             }
-            Network::Ethereum => {}
         }
-        all.extend(deposits);
-        all.extend(txs);
-        let touched: BTreeSet<Address> = all.iter().flat_map(named).collect();
-        let mut sent = Vec::with_capacity(all.len());
-        for tx in all {
-            sent.push(self.rpc("eth_sendTransaction", json!([tx])).await?);
+        if sent.is_ok() && sweep {
+            sent = self.sweep(&load).await.map(|more| held.extend(more));
         }
-        self.rpc("evm_mine", json!([])).await?;
+        if let Err(e) = sent {
+            self.release(held).await;
+            return Err(e);
+        }
+        if let Err(e) = self.rpc("evm_mine", json!([])).await {
+            self.release(held).await;
+            return Err(e);
+        }
         let produced_at = SystemTime::now();
+        let deposits: Vec<Sent> = self
+            .next_attributes
+            .take()
+            .into_iter()
+            .chain(std::mem::take(&mut self.next_deposits))
+            .collect();
+        let next = match self.network {
+            Network::Optimism => self.random_deposits(),
+            Network::Ethereum => Vec::new(),
+        };
+        if let Err(e) = self.queue(next).await {
+            tracing::warn!(error = %e, "cannot queue the next block's deposits; they go in when it is mined, after any outside transaction that came first");
+        }
+        self.release(held).await;
+
         let method = "eth_getBlockByNumber";
-        let block = self.rpc(method, json!(["latest", false])).await?;
-        let (Some(number), Some(gas_used), Ok(hash)) = (
+        let block = self.rpc(method, json!(["latest", true])).await?;
+        let in_block: Option<Vec<(B256, bool)>> = block["transactions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|tx| {
+                let hash = serde_json::from_value(tx.get("hash")?.clone()).ok()?;
+                Some((hash, tx.get("type").and_then(Value::as_str) == Some("0x7e")))
+            })
+            .collect();
+        let (Some(number), Some(gas_used), Ok(hash), Some(in_block)) = (
             hex_u64(&block["number"]),
             hex_u64(&block["gasUsed"]),
             serde_json::from_value::<B256>(block["hash"].clone()),
+            in_block,
         ) else {
             return Err(self.answer_error(
                 method,
                 &block,
-                "a block with number, hash and gas used",
+                "a block with number, hash, gas used and transactions",
             ));
         };
-        let sent = Value::Array(sent);
-        if block["transactions"] != sent {
+        let deposit_hashes: Vec<B256> = deposits.iter().map(|tx| tx.hash).collect();
+        let load_hashes: Vec<B256> = load.iter().map(|tx| tx.hash).collect();
+        let Some(external) = outside_count(&in_block, &deposit_hashes, &load_hashes) else {
+            self.last_unfit =
+                Some("the last block did not hold the sequencer's transactions as sent");
             return Err(RollupError::Order {
                 number,
-                sent: sent.to_string(),
-                got: block["transactions"].to_string(),
+                sent: json!([deposit_hashes, load_hashes].concat()).to_string(),
+                got: json!(in_block.iter().map(|(hash, _)| hash).collect::<Vec<_>>()).to_string(),
             });
+        };
+        if sweep && external > 0 {
+            tracing::warn!(
+                block = %block_ref(number, hash),
+                outside = external,
+                "outside transactions reached the faulty block as it was mined; verifiers stop at it, undecided, if one touches an account the block before did not"
+            );
         }
-        self.touched = touched;
+        self.touched = deposits
+            .iter()
+            .chain(&load)
+            .flat_map(|tx| named(&tx.tx))
+            .collect();
         Ok(Mined {
             number,
             hash,
             produced_at,
-            transactions: sent.as_array().map_or(0, Vec::len),
+            transactions: in_block.len(),
+            external,
             gas_used,
         })
+    }
+
+    /// Holds out of the next block the outside transactions in anvil's pool (refusing
+    /// deposits), but for those from `load`'s senders, which `load` may wait on.
+    async fn sweep(&self, load: &[Sent]) -> Result<Vec<Held>, RollupError> {
+        let senders: BTreeSet<Address> = load.iter().filter_map(|tx| sender(&tx.tx)).collect();
+        let pool = self.outside_pool(load).await?;
+        let pool = self.refuse_deposits(pool).await?;
+        let others = pool.into_iter().filter(|tx| !senders.contains(&tx.from));
+        self.hold(others.collect()).await
+    }
+
+    /// Sends one transaction with `eth_sendTransaction`.
+    async fn send(&self, tx: Value) -> Result<Sent, RollupError> {
+        let method = "eth_sendTransaction";
+        let answer = self.rpc(method, json!([tx])).await?;
+        let hash = serde_json::from_value(answer.clone())
+            .map_err(|_| self.answer_error(method, &answer, "a transaction hash"))?;
+        Ok(Sent { tx, hash })
+    }
+
+    /// Queues deposits for the next block (OP Stack): sends its L1 attributes deposit, unless
+    /// already queued, then `deposits`, so that they come before whatever arrives later
+    /// (`--order fifo`).
+    async fn queue(&mut self, deposits: Vec<Value>) -> Result<(), RollupError> {
+        match self.network {
+            Network::Ethereum if deposits.is_empty() => return Ok(()),
+            Network::Ethereum => return Err(RollupError::DepositsNeedOptimism(self.network)),
+            Network::Optimism => {}
+        }
+        if self.next_attributes.is_none() {
+            let attributes =
+                self.deposit(L1_ATTRIBUTES_DEPOSITOR, Some(L1_BLOCK), 0, 0, Bytes::new());
+            self.next_attributes = Some(self.send(attributes).await?);
+        }
+        for deposit in deposits {
+            let sent = self.send(deposit).await?;
+            self.next_deposits.push(sent);
+        }
+        Ok(())
+    }
+
+    /// Drops the next block's queued user deposits from anvil's pool; its L1 attributes
+    /// deposit stays.
+    async fn drop_next_deposits(&mut self) -> Result<(), RollupError> {
+        for deposit in std::mem::take(&mut self.next_deposits) {
+            self.rpc("anvil_dropTransaction", json!([deposit.hash]))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The transactions in anvil's pool that the sequencer did not send: neither the queued
+    /// deposits nor `ours`.
+    async fn outside_pool(&self, ours: &[Sent]) -> Result<Vec<Pooled>, RollupError> {
+        let method = "txpool_content";
+        let content = self.rpc(method, json!([])).await?;
+        let pooled = pool_transactions(&content).ok_or_else(|| {
+            self.answer_error(
+                method,
+                &content,
+                "pending and queued transactions by sender and nonce",
+            )
+        })?;
+        let known: BTreeSet<B256> = self
+            .next_attributes
+            .iter()
+            .chain(&self.next_deposits)
+            .chain(ours)
+            .map(|tx| tx.hash)
+            .collect();
+        Ok(pooled
+            .into_iter()
+            .filter(|tx| !known.contains(&tx.hash))
+            .collect())
+    }
+
+    /// Drops the deposits among the outside transactions `pool` from anvil's pool (deposits
+    /// come from L1, through the sequencer only); returns the others.
+    async fn refuse_deposits(&self, pool: Vec<Pooled>) -> Result<Vec<Pooled>, RollupError> {
+        let (deposits, others): (Vec<Pooled>, Vec<Pooled>) =
+            pool.into_iter().partition(|tx| tx.deposit);
+        for deposit in deposits {
+            self.rpc("anvil_dropTransaction", json!([deposit.hash]))
+                .await?;
+            tracing::warn!(tx = %deposit.hash, from = %deposit.from, "outside deposit dropped: deposits come from L1, through the sequencer only");
+        }
+        Ok(others)
+    }
+
+    /// Takes the outside transactions `txs` (no deposits: anvil crashes when asked to encode a
+    /// pending one) out of anvil's pool, with their signed encodings. All are read before any
+    /// is dropped: anvil drops a transaction's successors by nonce with it.
+    async fn hold(&self, txs: Vec<Pooled>) -> Result<Vec<Held>, RollupError> {
+        let method = "eth_getRawTransactionByHash";
+        let mut held = Vec::with_capacity(txs.len());
+        for tx in txs {
+            let answer = self.rpc(method, json!([tx.hash])).await?;
+            if answer.is_null() {
+                continue; // gone from the pool meanwhile
+            }
+            let raw = serde_json::from_value(answer.clone())
+                .map_err(|_| self.answer_error(method, &answer, "a signed transaction"))?;
+            held.push(Held {
+                hash: tx.hash,
+                from: tx.from,
+                nonce: tx.nonce,
+                raw,
+            });
+        }
+        for index in 0..held.len() {
+            if let Err(e) = self
+                .rpc("anvil_dropTransaction", json!([held[index].hash]))
+                .await
+            {
+                self.release(held).await;
+                return Err(e);
+            }
+        }
+        if !held.is_empty() {
+            tracing::info!(
+                held = held.len(),
+                "outside transactions held out of the block being built, for the next one"
+            );
+        }
+        Ok(held)
+    }
+
+    /// Sends `held` again, each sender's in nonce order. One anvil refuses now is lost to its
+    /// sender: logged, as no error of the sequencer's.
+    async fn release(&self, mut held: Vec<Held>) {
+        held.sort_by_key(|tx| (tx.from, tx.nonce));
+        for tx in held {
+            if let Err(e) = self.rpc("eth_sendRawTransaction", json!([tx.raw])).await {
+                tracing::warn!(tx = %tx.hash, from = %tx.from, error = %e, "an outside transaction held out of a block could not be sent again; it is lost");
+            }
+        }
     }
 }
 
@@ -1089,6 +1507,66 @@ mod tests {
         let init = store_and_log_init();
         assert_eq!(&init[11..], &STORE_AND_LOG[..]);
         assert_eq!(init[1] as usize, STORE_AND_LOG.len());
+    }
+
+    #[test]
+    fn outside_transactions_may_follow_the_deposits_and_mingle_with_the_load() {
+        let [d1, d2, l1, l2, o1, o2] = [1u8, 2, 3, 4, 5, 6].map(B256::repeat_byte);
+        let (deposits, load) = ([d1, d2], [l1, l2]);
+        let block = |txs: &[(B256, bool)]| outside_count(txs, &deposits, &load);
+        let (d1, d2) = ((d1, true), (d2, true));
+        let (l1, l2, o1, o2) = ((l1, false), (l2, false), (o1, false), (o2, false));
+        assert_eq!(block(&[d1, d2, l1, l2]), Some(0));
+        assert_eq!(block(&[d1, d2, o1, l1, o2, l2]), Some(2));
+        assert_eq!(block(&[d1, d2, l1, l2, o1, o2]), Some(2));
+        // Before or among the deposits, the deposits out of order, the load out of order or
+        // missing, an outside deposit: refused.
+        assert_eq!(block(&[o1, d1, d2, l1, l2]), None);
+        assert_eq!(block(&[d1, o1, d2, l1, l2]), None);
+        assert_eq!(block(&[d2, d1, l1, l2]), None);
+        assert_eq!(block(&[d1, d2, l2, l1]), None);
+        assert_eq!(block(&[d1, d2, l1]), None);
+        assert_eq!(block(&[d1, d2, l1, l2, (o1.0, true)]), None);
+        assert_eq!(block(&[d1]), None);
+        // Ethereum: no deposits.
+        assert_eq!(outside_count(&[o1, l1], &[], &[l1.0]), Some(1));
+        assert_eq!(outside_count(&[], &[], &[]), Some(0));
+    }
+
+    #[test]
+    fn pool_content_lists_pending_and_queued_transactions() {
+        let content = json!({
+            "pending": {"0x70997970c51812dc3a010c7d01b50e0d17dc79c8": {"0": {
+                "type": "0x2", "nonce": "0x0", "gas": "0x5208",
+                "hash": B256::repeat_byte(1), "from": Address::repeat_byte(0x70)}}},
+            "queued": {"0x0000000000000000000000000000000000000011": {"3": {
+                "type": "0x7e", "nonce": "0x3", "gas": "0x30d40",
+                "hash": B256::repeat_byte(2), "from": Address::repeat_byte(0x11)}}}
+        });
+        assert_eq!(
+            pool_transactions(&content),
+            Some(vec![
+                Pooled {
+                    hash: B256::repeat_byte(1),
+                    from: Address::repeat_byte(0x70),
+                    nonce: 0,
+                    gas: 21_000,
+                    deposit: false
+                },
+                Pooled {
+                    hash: B256::repeat_byte(2),
+                    from: Address::repeat_byte(0x11),
+                    nonce: 3,
+                    gas: 200_000,
+                    deposit: true
+                },
+            ])
+        );
+        assert_eq!(pool_transactions(&json!({"pending": {}})), None);
+        assert_eq!(
+            pool_transactions(&json!({"pending": {}, "queued": {}})),
+            Some(vec![])
+        );
     }
 
     #[test]
