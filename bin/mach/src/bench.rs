@@ -63,6 +63,22 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         write: Option<PathBuf>,
     },
+    /// Time what `mach rpc` adds to `eth_call` and `eth_getBalance` (median, p99) against the
+    /// rollup directly, and the requests per second it sustains; starts its own anvils.
+    Rpc {
+        /// Timed requests per method and path.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// Concurrent clients for the throughput figure.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds of the throughput run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
     /// Follow a recorded anvil block range with the live verifier (strict mode, state over
     /// `eth_getProof`), then validate the same blocks from memory; report Mgas/s of both, the
     /// split into fetch, execute and root phases, and peak RSS. Starts its own anvil.
@@ -139,6 +155,12 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             l2_network,
             write,
         } => crate::bench_devnet::run(&operators, faults, &l2_network, write.as_deref()),
+        BenchCommand::Rpc {
+            requests,
+            clients,
+            seconds,
+            write,
+        } => crate::bench_rpc::run(requests, clients, seconds, write.as_deref()),
         BenchCommand::Alert {
             operators,
             runs,

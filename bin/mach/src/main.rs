@@ -6,6 +6,7 @@ mod avs;
 mod bench;
 mod bench_alert;
 mod bench_devnet;
+mod bench_rpc;
 mod bench_validate;
 mod bench_verifier;
 mod devnet;
@@ -14,6 +15,7 @@ mod envfile;
 mod keys;
 mod node;
 mod operator;
+mod rpc;
 mod verifier;
 
 use clap::{Parser, Subcommand};
@@ -74,6 +76,11 @@ enum Command {
     /// invalid blocks (reference `mach-config.toml`, strict when it sets no mode); `fixture`
     /// runs Ethereum BlockchainTests through the validator.
     Verifier(verifier::VerifierArgs),
+    /// Serve the finality RPC for dApps, bridges and exchanges: the rollup's JSON-RPC with
+    /// `safe` resolved to the newest block MACH validated, `mach_blockStatus`,
+    /// `mach_finalizedBlock`, `mach_alerts`, and a circuit breaker that refuses state reads
+    /// once an alert is confirmed on L1 or the local verifier finds an invalid block.
+    Rpc(rpc::RpcArgs),
     /// Check an operator's setup before starting: env file, key files and passwords, L1 RPC and
     /// chain ID, registration and allowlist per AVS, free ports, and the verifier's config and
     /// rollup RPC. Prints `ok|FAIL <check>: <detail>` per check; exits non-zero on any FAIL.
@@ -114,6 +121,7 @@ fn main() -> ExitCode {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Verifier(args) => verifier::main(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Rpc(args) => rpc::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

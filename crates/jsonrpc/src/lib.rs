@@ -34,6 +34,9 @@ pub struct RpcError {
     pub code: i64,
     /// What went wrong, for a person.
     pub message: String,
+    /// Details for programs, when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
 }
 
 impl RpcError {
@@ -42,6 +45,7 @@ impl RpcError {
         Self {
             code,
             message: message.into(),
+            data: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! the registration code paths, and starts `mach aggregator`, and per operator `mach node` and
 //! `mach verifier`, each from its own files under the devnet directory as an operator would have
 //! them. It then keeps producing rollup blocks under a load, injects faults on request
-//! (`devnet_fault` on its control endpoint), judges the faulty blocks with a watcher of its own
+//! (`devnet_fault` on its control endpoint), judges the faulty blocks with a verifier of its own
 //! to learn the alert each should raise, and watches L1 for the confirmations.
 
 use super::record::{
@@ -535,12 +535,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     let (fault_tx, fault_rx) = mpsc::channel::<FaultRequest>(16);
     let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let control_url = format!("http://{}", control.local_addr()?);
-    tokio::spawn(serve_control(
-        control,
-        fault_tx,
-        shared.clone(),
-        dir.to_path_buf(),
-    ));
+    tokio::spawn(serve_control(control, fault_tx));
     let mut txs_per_block = (u64::from(args.load) * args.block_time) as usize;
     if txs_per_block > rollup.max_load() {
         println!(
@@ -562,7 +557,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     spawn_watcher(
         &l2_rpc,
         &genesis,
-        &control_url,
+        shared.clone(),
         dir,
         setup_block,
         stop.clone(),
@@ -737,6 +732,9 @@ async fn sequence(
                         confirmed: None,
                     };
                     tracing::info!(kind = %kind, block = %format!("#{}({})", block.number, block.hash), "fault injected: {}", record.description);
+                    if block.external > 0 {
+                        tracing::warn!(block = block.number, outside = block.external, "outside transactions landed in the faulty block; verifiers may be unable to prove what they touch and stop there: if validation stalls, restart the devnet");
+                    }
                     lock(&shared).faults.push(record.clone());
                     save_faults(&dir, &shared);
                     let _ = reply.send(Ok(record));
@@ -754,45 +752,21 @@ async fn sequence(
     }
 }
 
-/// The control endpoint: `devnet_fault` at `/`, and at `/watch` the alerts of the devnet's own
-/// watcher (recorded, never forwarded).
-async fn serve_control(
-    listener: tokio::net::TcpListener,
-    faults: mpsc::Sender<FaultRequest>,
-    shared: SharedState,
-    dir: PathBuf,
-) {
+/// The control endpoint: `devnet_fault`.
+async fn serve_control(listener: tokio::net::TcpListener, faults: mpsc::Sender<FaultRequest>) {
     use axum::body::Bytes;
-    use axum::routing::post;
-    let control = {
+    let control = move |body: Bytes| {
         let faults = faults.clone();
-        move |body: Bytes| {
-            let faults = faults.clone();
-            async move {
-                let answer = mach_jsonrpc::answer_body(&body, |call| {
-                    let faults = faults.clone();
-                    async move { control_call(&faults, &call.method, &call.params).await }
-                })
-                .await;
-                axum::Json(answer)
-            }
-        }
-    };
-    let watch = move |body: Bytes| {
-        let shared = shared.clone();
-        let dir = dir.clone();
         async move {
             let answer = mach_jsonrpc::answer_body(&body, |call| {
-                let result = watched(&shared, &dir, &call.method, &call.params);
-                async move { result }
+                let faults = faults.clone();
+                async move { control_call(&faults, &call.method, &call.params).await }
             })
             .await;
             axum::Json(answer)
         }
     };
-    let app = axum::Router::new()
-        .route("/", post(control))
-        .route("/watch", post(watch));
+    let app = axum::Router::new().route("/", axum::routing::post(control));
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "the control endpoint stopped");
     }
@@ -836,62 +810,43 @@ async fn control_call(
     }
 }
 
-/// An alert or work proof from the devnet's watcher: alerts give each invalid block its
-/// message hash.
-fn watched(
-    shared: &SharedState,
-    dir: &Path,
-    method: &str,
-    params: &Value,
-) -> Result<Value, mach_jsonrpc::RpcError> {
-    use mach_primitives::rpc::{BlockHashParams, BlockMismatchParams};
-    let (number, alert) = match method {
-        "alert_blockMismatch" => {
-            let p: BlockMismatchParams = mach_jsonrpc::object_param(params)?;
-            (Some(p.l2_block_number.saturating_to::<u64>()), p.alert())
-        }
-        "alert_blockHash" => {
-            let p: BlockHashParams = mach_jsonrpc::object_param(params)?;
-            let number = lock(shared)
-                .faults
-                .iter()
-                .find(|f| f.invalid_block_hash == p.hash)
-                .map(|f| f.invalid_block);
-            (number, p.alert())
-        }
-        _ => return Ok(json!(true)),
-    };
-    let message_hash = alert.message_hash().0;
-    if let Some(number) = number {
-        lock(shared).judged.insert(number, message_hash);
-        save_faults(dir, shared);
-    }
-    tracing::info!(block = ?number, message_hash = %message_hash, "the devnet's watcher found an invalid block");
-    Ok(json!({"task_index": 0, "tx_hash": B256::ZERO, "alert_hash": message_hash}))
-}
-
-/// The devnet's own strict follower of the rollup, alerting to the control endpoint.
+/// The devnet's own strict follower of the rollup (alerting nobody): each invalid block's
+/// evidence gives the message hash the operators' alerts carry.
 async fn spawn_watcher(
     l2_rpc: &str,
     genesis: &str,
-    control_url: &str,
+    shared: SharedState,
     dir: &Path,
     start: u64,
     stop: Stop,
 ) -> Result<()> {
     use mach_verifier::live::follow::{Follower, Outcome};
     let config = mach_verifier::live::VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = true\nalert = true\nurl = \"{control_url}/watch\"\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{l2_rpc}\"\n[scheduler]\nverify_block_interval = 1000000\n"
+        "[operator]\nenable = false\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{l2_rpc}\"\n"
     ))
     .map_err(|e| anyhow::anyhow!("watcher config: {e}"))?;
     let rules = mach_verifier::ChainRules::from_genesis_json(genesis)?;
     let store = mach_verifier::live::store::Store::open(&dir.join("watcher-db"))?;
     let follower = Follower::new(config, rules, store, AVS_NAME).await?;
+    let dir = dir.to_path_buf();
     tokio::spawn(async move {
         while !stopped(&stop) {
             match follower.step(start).await {
                 Ok(Outcome::UpToDate) | Ok(Outcome::Undecided(..)) => {
                     tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                Ok(Outcome::Invalid(block, error)) => {
+                    match follower.evidence(block, &error).await {
+                        Ok(evidence) => {
+                            let message_hash = evidence.alert(block).message_hash().0;
+                            tracing::info!(block = %format!("#{}({})", block.number, block.hash), message_hash = %message_hash, "the devnet's watcher found an invalid block");
+                            lock(&shared).judged.insert(block.number, message_hash);
+                            save_faults(&dir, &shared);
+                        }
+                        Err(e) => {
+                            tracing::warn!(block = block.number, error = %e, "no evidence for the invalid block")
+                        }
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {

@@ -25,6 +25,24 @@ pub enum Evidence {
     },
 }
 
+impl Evidence {
+    /// The alert about `block` this evidence makes, whose message hash is what the contract
+    /// stores once the alert is confirmed.
+    pub fn alert(&self, block: BlockRef) -> mach_primitives::Alert {
+        match *self {
+            Self::InvalidBlock => mach_primitives::Alert::BlockHash { hash: block.hash },
+            Self::OutputRootMismatch {
+                invalid_output_root,
+                expect_output_root,
+            } => mach_primitives::Alert::BlockMismatch {
+                invalid_output_root,
+                expect_output_root,
+                l2_block_number: alloy_primitives::U256::from(block.number),
+            },
+        }
+    }
+}
+
 /// The queued form of an alert about `block`; `avs_name` may be empty when the URL names the AVS.
 pub fn alert(avs_name: &str, block: BlockRef, evidence: Evidence, reason: &str) -> PendingAlert {
     let (method, params) = match evidence {

@@ -7,7 +7,7 @@
 //! Ethereum-format and OP Stack rollups alike ([`super::blocks`]); an invalid OP Stack block is
 //! alerted with its output root and ours (`alert_blockMismatch`) when ours is known.
 
-use super::alerts::{alert, NodeClient};
+use super::alerts::{alert, Evidence, NodeClient};
 use super::blocks::{evidence, fetch_block};
 use super::config::{Mode, VerifierConfig};
 use super::metrics::VerifierMetrics;
@@ -194,6 +194,21 @@ impl Follower {
         *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((number, decoded.clone(), claimed));
         Ok((decoded, claimed))
+    }
+
+    /// The evidence an alert about `block`, found invalid by `error` (from
+    /// [`Outcome::Invalid`]), carries: what [`step`](Self::step) sends when it alerts, for
+    /// callers that judge blocks without alerting. `Err` when the block can no longer be read
+    /// as it was.
+    pub async fn evidence(&self, block: BlockRef, error: &BlockError) -> Result<Evidence, String> {
+        let (decoded, claimed) = self.block(block.number).await?;
+        if claimed != block.hash {
+            return Err(format!(
+                "block #{} is now {claimed}, not {}",
+                block.number, block.hash
+            ));
+        }
+        Ok(evidence(&self.rpc, &self.rules, &decoded, claimed, error, self.retry).await)
     }
 
     /// Validates the block after the last validated one (starting after `start` on a fresh

@@ -1,0 +1,194 @@
+//! `mach rpc`: the finality RPC for dApps, bridges and exchanges (see `crates/finality`), and
+//! `mach rpc reset`, which closes its circuit breaker.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use mach_finality::pipeline::{self, Shared};
+use mach_finality::{BreakerMode, FinalityState, Options, TagSource};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RpcArgs {
+    #[command(subcommand)]
+    command: Option<RpcCommand>,
+    /// The verifier configuration (reference `mach-config.toml`): its `[collector]` names the
+    /// rollup RPC. `[operator]` is ignored: the finality RPC never alerts.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The rollup's genesis file (its chain rules).
+    #[arg(long, value_name = "FILE")]
+    genesis_config: Option<PathBuf>,
+    /// The L1 JSON-RPC, where alerts are confirmed.
+    #[arg(long, env = "ETH_RPC_URL", value_name = "URL")]
+    l1_rpc: Option<String>,
+    /// The rollup's MachServiceManager on L1.
+    #[arg(long, value_name = "ADDRESS")]
+    service_manager: Option<alloy::primitives::Address>,
+    /// Where to serve JSON-RPC over HTTP and WebSocket. Bind a public address only behind a
+    /// proxy you trust: the reset method is accepted from loopback peers only.
+    #[arg(long, default_value = "127.0.0.1:8547", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Directory of the verifier's progress and the finality state.
+    #[arg(long, default_value = "mach-rpc-db", value_name = "DIR")]
+    db: PathBuf,
+    /// Validate from the block after this one on a fresh store [default: the latest block].
+    #[arg(long, value_name = "N")]
+    start_block: Option<u64>,
+    /// Whose view the `safe` block tag takes: MACH's finalized head, or the rollup's own.
+    #[arg(long, value_enum, default_value_t = Source::Mach)]
+    safe_tag: Source,
+    /// Whose view the `finalized` block tag takes.
+    #[arg(long, value_enum, default_value_t = Source::Rollup)]
+    finalized_tag: Source,
+    /// What an open circuit breaker does to state reads: refuse them, or only warn.
+    #[arg(long, value_enum, default_value_t = Breaker::Enforce)]
+    breaker: Breaker,
+}
+
+#[derive(Subcommand, Debug)]
+enum RpcCommand {
+    /// Close the circuit breaker of a running `mach rpc` (acknowledging the alerts and invalid
+    /// blocks seen so far); must run on the same machine.
+    Reset {
+        /// The finality RPC's URL.
+        #[arg(long, default_value = "http://127.0.0.1:8547", value_name = "URL")]
+        url: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Source {
+    Mach,
+    Rollup,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Breaker {
+    Enforce,
+    Warn,
+}
+
+pub fn main(args: RpcArgs) -> Result<()> {
+    if let Some(RpcCommand::Reset { url }) = args.command {
+        return crate::operator::block_on(reset(url));
+    }
+    let (Some(config), Some(genesis), Some(l1_rpc), Some(service_manager)) = (
+        &args.config,
+        &args.genesis_config,
+        &args.l1_rpc,
+        args.service_manager,
+    ) else {
+        bail!("pass --config mach-config.toml --genesis-config genesis.json --l1-rpc URL --service-manager ADDRESS (or `mach rpc reset`)");
+    };
+    let mut config = mach_verifier::live::VerifierConfig::load(config)?;
+    config.operator.enable = false;
+    config.validator.mode = mach_verifier::live::Mode::Strict;
+    let genesis_text = std::fs::read_to_string(genesis)
+        .with_context(|| format!("cannot read {}", genesis.display()))?;
+    let rules = mach_verifier::ChainRules::from_genesis_json(&genesis_text)
+        .with_context(|| format!("{} is not a usable genesis file", genesis.display()))?;
+    let options = Options {
+        rollup_url: config.collector.url.clone(),
+        safe: tag(args.safe_tag),
+        finalized: tag(args.finalized_tag),
+        breaker: match args.breaker {
+            Breaker::Enforce => BreakerMode::Enforce,
+            Breaker::Warn => BreakerMode::Warn,
+        },
+    };
+    crate::operator::block_on(serve(
+        config,
+        rules,
+        options,
+        l1_rpc.clone(),
+        service_manager,
+        args,
+    ))
+}
+
+fn tag(source: Source) -> TagSource {
+    match source {
+        Source::Mach => TagSource::Mach,
+        Source::Rollup => TagSource::Rollup,
+    }
+}
+
+async fn serve(
+    config: mach_verifier::live::VerifierConfig,
+    rules: mach_verifier::ChainRules,
+    options: Options,
+    l1_rpc: String,
+    service_manager: alloy::primitives::Address,
+    args: RpcArgs,
+) -> Result<()> {
+    use mach_verifier::live::follow::Follower;
+    std::fs::create_dir_all(&args.db)
+        .with_context(|| format!("cannot create {}", args.db.display()))?;
+    let l1 = mach_chain::connect_read_only(&l1_rpc, alloy::primitives::Address::ZERO).await?;
+    let state: Shared = Arc::new(Mutex::new(FinalityState::load(
+        &args.db.join("finality.json"),
+    )?));
+    let interval = Duration::from_millis(config.collector.interval_ms);
+    let store = mach_verifier::live::store::Store::open(&args.db.join("verifier"))?;
+    let resumed = store.last_validated()?;
+    let follower = Follower::new(config, rules, store, "").await?;
+    let start = match (resumed, args.start_block) {
+        (Some(_), _) => 0,
+        (None, Some(n)) => n,
+        (None, None) => follower.latest().await?,
+    };
+    let (heads, heads_rx) = tokio::sync::watch::channel(None);
+    tokio::spawn(pipeline::validate(
+        follower,
+        state.clone(),
+        start,
+        interval,
+        heads.clone(),
+    ));
+    tokio::spawn(pipeline::watch_alerts(
+        l1,
+        service_manager,
+        state.clone(),
+        Duration::from_millis(200),
+        heads,
+    ));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        address = %local,
+        rollup = %options.rollup_url,
+        l1 = %l1_rpc,
+        service_manager = %service_manager,
+        resumed = ?resumed.map(|b| b.number),
+        "finality RPC listening at http://{local} (WebSocket at ws://{local})"
+    );
+    let app = mach_finality::server::router(options, state, heads_rx);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::node::shutdown_signal())
+    .await
+    .context("the finality RPC server stopped")?;
+    tracing::info!("stopping");
+    Ok(())
+}
+
+async fn reset(url: String) -> Result<()> {
+    let client = mach_jsonrpc::Client::new(&url, Duration::from_secs(10));
+    let answer: serde_json::Value = client
+        .call("mach_resetCircuitBreaker", serde_json::json!([]))
+        .await
+        .with_context(|| format!("the finality RPC at {url} did not reset its circuit breaker"))?;
+    match answer.get("reason").and_then(|r| r.as_str()) {
+        Some(reason) => println!("circuit breaker closed (it was open: {reason})"),
+        None => println!("the circuit breaker was not open"),
+    }
+    Ok(())
+}

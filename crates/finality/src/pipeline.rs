@@ -1,0 +1,165 @@
+//! The two loops that feed the finality state: the local verifier (strict, never alerting) and
+//! the L1 watcher of `AlertConfirmed` events.
+
+use crate::state::{FinalityState, Head, L1Alert};
+use alloy::primitives::Address;
+use mach_chain::Connection;
+use mach_verifier::live::follow::{Follower, Outcome};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The state, shared by the loops and the server.
+pub type Shared = Arc<Mutex<FinalityState>>;
+
+/// Locks the state (a panicked holder leaves it usable).
+pub fn lock(state: &Shared) -> std::sync::MutexGuard<'_, FinalityState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Validates the rollup block by block from after `start` (or where the verifier's store
+/// resumes), recording every verdict; publishes each new finalized head on `heads`.
+pub async fn validate(
+    follower: Follower,
+    state: Shared,
+    start: u64,
+    interval: Duration,
+    heads: watch::Sender<Option<Head>>,
+) {
+    if let Ok(Some(last)) = follower.store().last_validated() {
+        lock(&state).record_valid(
+            Head {
+                number: last.number,
+                hash: last.hash,
+            },
+            None,
+        );
+    }
+    loop {
+        let outcome = follower.step(start).await;
+        let mut publish = true;
+        match outcome {
+            Ok(Outcome::Valid(block)) => lock(&state).record_valid(
+                Head {
+                    number: block.number,
+                    hash: block.hash,
+                },
+                Some(now_ms()),
+            ),
+            Ok(Outcome::Invalid(block, error)) => {
+                let message_hash = match follower.evidence(block, &error).await {
+                    Ok(evidence) => Some(evidence.alert(block).message_hash().0),
+                    Err(e) => {
+                        tracing::warn!(block = block.number, error = %e, "no alert evidence for the invalid block");
+                        None
+                    }
+                };
+                let head = Head {
+                    number: block.number,
+                    hash: block.hash,
+                };
+                let recorded =
+                    lock(&state).record_invalid(head, &error.to_string(), message_hash, now_ms());
+                if let Err(e) = recorded {
+                    tracing::error!(error = %e, "cannot save the finality state");
+                }
+            }
+            Ok(Outcome::Reorg(ancestor)) => {
+                if let Err(e) = lock(&state).rewind(ancestor.number) {
+                    tracing::error!(error = %e, "cannot save the finality state");
+                }
+            }
+            Ok(Outcome::UpToDate) => {
+                publish = false;
+                tokio::time::sleep(interval).await;
+            }
+            Ok(Outcome::Undecided(number, reason)) => {
+                publish = false;
+                tracing::warn!(block = number, reason = %reason, "block not decided yet; trying again");
+                tokio::time::sleep(interval).await;
+            }
+            Err(e) => {
+                publish = false;
+                tracing::error!(error = %e, "validation stopped; trying again in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if publish {
+            let finalized = lock(&state).finalized();
+            heads.send_if_modified(|current| {
+                let changed = *current != finalized;
+                *current = finalized;
+                changed
+            });
+        }
+    }
+}
+
+/// Reads `AlertConfirmed` events of `service_manager` every `poll` and records them.
+pub async fn watch_alerts(
+    l1: Connection,
+    service_manager: Address,
+    state: Shared,
+    poll: Duration,
+    heads: watch::Sender<Option<Head>>,
+) {
+    loop {
+        tokio::time::sleep(poll).await;
+        let head = match mach_chain::quorum::block_number(&l1).await {
+            Ok(head) => head,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the L1 head; trying again");
+                continue;
+            }
+        };
+        let from = lock(&state).l1_next_block();
+        if head < from {
+            continue;
+        }
+        let alerts = match mach_chain::quorum::confirmed_alerts(
+            &l1,
+            service_manager,
+            from,
+            Some(head),
+        )
+        .await
+        {
+            Ok(alerts) => alerts,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read AlertConfirmed events; trying again");
+                continue;
+            }
+        };
+        let alerts = alerts
+            .into_iter()
+            .map(|a| L1Alert {
+                message_hash: a.message_hash,
+                l1_tx: a.l1_tx,
+                l1_block: a.l1_block,
+                block: None,
+            })
+            .collect();
+        let recorded = lock(&state).record_l1_alerts(alerts, head, now_ms());
+        match recorded {
+            Ok(new) => {
+                for alert in new {
+                    tracing::warn!(message_hash = %alert.message_hash, l1_tx = %alert.l1_tx, block = ?alert.block, "alert confirmed on L1");
+                }
+                let finalized = lock(&state).finalized();
+                heads.send_if_modified(|current| {
+                    let changed = *current != finalized;
+                    *current = finalized;
+                    changed
+                });
+            }
+            Err(e) => tracing::error!(error = %e, "cannot save the finality state"),
+        }
+    }
+}

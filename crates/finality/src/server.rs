@@ -1,0 +1,383 @@
+//! The finality RPC's JSON-RPC server: the rollup's `eth_*` (and any other non-`mach_*`)
+//! methods proxied, with `safe` / `finalized` resolved to MACH's view where configured and
+//! state reads refused while the circuit breaker is open; the `mach_*` methods; and, over
+//! WebSocket, `eth_subscribe("machFinalizedHeads")`.
+
+use crate::pipeline::{lock, Shared};
+use crate::state::Head;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use mach_jsonrpc::{codes, Body, Call, RpcError};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The JSON-RPC error code of a state read refused by the open circuit breaker.
+pub const CIRCUIT_BREAKER_OPEN: i64 = -32090;
+/// The JSON-RPC error code when the rollup RPC cannot be reached.
+pub const ROLLUP_UNAVAILABLE: i64 = -32091;
+/// The JSON-RPC error code when MACH has no answer yet (nothing validated).
+pub const NOT_YET: i64 = -32092;
+
+/// The methods that read state or execution results, refused while the breaker is open.
+pub const STATE_READS: [&str; 11] = [
+    "eth_call",
+    "eth_estimateGas",
+    "eth_createAccessList",
+    "eth_getBalance",
+    "eth_getCode",
+    "eth_getStorageAt",
+    "eth_getTransactionCount",
+    "eth_getProof",
+    "eth_getLogs",
+    "eth_getTransactionReceipt",
+    "eth_getBlockReceipts",
+];
+
+/// Whose view a block tag takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagSource {
+    /// MACH's finalized head (`mach_finalizedBlock`).
+    Mach,
+    /// The rollup node's own answer (the tag is passed on unchanged).
+    Rollup,
+}
+
+/// What the breaker does when open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerMode {
+    /// Refuse state reads with [`CIRCUIT_BREAKER_OPEN`].
+    Enforce,
+    /// Answer them, logging a warning.
+    Warn,
+}
+
+/// How the server answers.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The rollup's JSON-RPC.
+    pub rollup_url: String,
+    /// `safe` resolves to…
+    pub safe: TagSource,
+    /// `finalized` resolves to…
+    pub finalized: TagSource,
+    /// Open breaker behaviour.
+    pub breaker: BreakerMode,
+}
+
+struct Ctx {
+    options: Options,
+    state: Shared,
+    http: reqwest::Client,
+    heads: watch::Receiver<Option<Head>>,
+}
+
+/// The router (serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the reset
+/// method is accepted from loopback peers only).
+pub fn router(options: Options, state: Shared, heads: watch::Receiver<Option<Head>>) -> Router {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap_or_default();
+    let ctx = Arc::new(Ctx {
+        options,
+        state,
+        http,
+        heads,
+    });
+    Router::new()
+        .route("/", get(websocket).post(http_body))
+        .with_state(ctx)
+}
+
+async fn http_body(
+    State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let answer = match mach_jsonrpc::parse_body(&body) {
+        Body::Single(call) => one(&ctx, peer, call).await,
+        Body::Batch(calls) => {
+            let mut out = Vec::with_capacity(calls.len());
+            for call in calls {
+                out.push(one(&ctx, peer, call).await);
+            }
+            Value::Array(out)
+        }
+    };
+    axum::Json(answer).into_response()
+}
+
+async fn one(ctx: &Ctx, peer: SocketAddr, call: Result<Call, (Value, RpcError)>) -> Value {
+    match call {
+        Err((id, error)) => mach_jsonrpc::response(id, Err(error)),
+        Ok(call) => {
+            let id = call.id.clone();
+            match answer(ctx, peer, call).await {
+                Answer::Local(result) => mach_jsonrpc::response(id, result),
+                Answer::Proxied(value) => value,
+            }
+        }
+    }
+}
+
+enum Answer {
+    Local(Result<Value, RpcError>),
+    /// The rollup's whole response object.
+    Proxied(Value),
+}
+
+async fn answer(ctx: &Ctx, peer: SocketAddr, call: Call) -> Answer {
+    let result = match call.method.as_str() {
+        "mach_blockStatus" => block_status(ctx, &call.params).await,
+        "mach_finalizedBlock" => Ok(json!(lock(&ctx.state).finalized())),
+        "mach_alerts" => Ok(json!(lock(&ctx.state).alerts())),
+        "mach_circuitBreaker" => Ok(json!(lock(&ctx.state).breaker())),
+        "mach_resetCircuitBreaker" if peer.ip().is_loopback() => {
+            match lock(&ctx.state).reset() {
+                Ok(was) => {
+                    tracing::warn!(peer = %peer, was = ?was.as_ref().map(|t| &t.reason), "circuit breaker reset");
+                    Ok(json!({"was_open": was.is_some(), "reason": was.map(|t| t.reason)}))
+                }
+                Err(e) => Err(RpcError::new(codes::INTERNAL_ERROR, e.to_string())),
+            }
+        }
+        "mach_resetCircuitBreaker" => Err(RpcError::new(
+            codes::METHOD_NOT_FOUND,
+            "mach_resetCircuitBreaker is accepted from the machine itself only (`mach rpc reset`)",
+        )),
+        method if method.starts_with("mach_") => Err(RpcError::new(
+            codes::METHOD_NOT_FOUND,
+            format!("no method {method}: the finality RPC has mach_blockStatus, mach_finalizedBlock, mach_alerts, mach_circuitBreaker, mach_resetCircuitBreaker"),
+        )),
+        _ => return proxy(ctx, call).await,
+    };
+    Answer::Local(result)
+}
+
+/// Proxies a call to the rollup, after the breaker and tag rules.
+async fn proxy(ctx: &Ctx, mut call: Call) -> Answer {
+    if STATE_READS.contains(&call.method.as_str()) {
+        let trip = lock(&ctx.state).breaker().cloned();
+        if let Some(trip) = trip {
+            match ctx.options.breaker {
+                BreakerMode::Enforce => {
+                    let mut error = RpcError::new(
+                        CIRCUIT_BREAKER_OPEN,
+                        format!(
+                            "MACH circuit breaker open: {}; state reads are refused until an operator runs `mach rpc reset`",
+                            trip.reason
+                        ),
+                    );
+                    error.data = Some(json!(trip));
+                    return Answer::Local(Err(error));
+                }
+                BreakerMode::Warn => {
+                    tracing::warn!(method = %call.method, reason = %trip.reason, "circuit breaker open (warn only): answering anyway")
+                }
+            }
+        }
+    }
+    if let Err(e) = rewrite_tags(ctx, &mut call.params) {
+        return Answer::Local(Err(e));
+    }
+    let request =
+        json!({"jsonrpc": "2.0", "id": call.id, "method": call.method, "params": call.params});
+    let sent = ctx
+        .http
+        .post(&ctx.options.rollup_url)
+        .json(&request)
+        .send()
+        .await;
+    let unavailable = |e: String| {
+        Answer::Local(Err(RpcError::new(
+            ROLLUP_UNAVAILABLE,
+            format!(
+                "the rollup RPC {} did not answer: {e}",
+                ctx.options.rollup_url
+            ),
+        )))
+    };
+    match sent {
+        Ok(response) => match response.json::<Value>().await {
+            Ok(value) => Answer::Proxied(value),
+            Err(e) => unavailable(e.to_string()),
+        },
+        Err(e) => unavailable(e.to_string()),
+    }
+}
+
+/// Replaces the block tags MACH answers for (`safe`, `finalized` as configured) with its block
+/// number, in the params and in filter objects (`fromBlock`, `toBlock`, `blockHash` untouched).
+fn rewrite_tags(ctx: &Ctx, params: &mut Value) -> Result<(), RpcError> {
+    let mine = |tag: &str| match tag {
+        "safe" => ctx.options.safe == TagSource::Mach,
+        "finalized" => ctx.options.finalized == TagSource::Mach,
+        _ => false,
+    };
+    let replace = |value: &mut Value| -> Result<(), RpcError> {
+        if value.as_str().is_some_and(mine) {
+            let head = lock(&ctx.state).finalized().ok_or_else(|| {
+                RpcError::new(
+                    NOT_YET,
+                    "MACH has not validated a block yet, so it has no safe or finalized block",
+                )
+            })?;
+            *value = json!(format!("{:#x}", head.number));
+        }
+        Ok(())
+    };
+    if let Value::Array(items) = params {
+        for item in items {
+            replace(item)?;
+            if let Value::Object(fields) = item {
+                for key in ["fromBlock", "toBlock", "blockNumber"] {
+                    if let Some(value) = fields.get_mut(key) {
+                        replace(value)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `mach_blockStatus(number | hash)`.
+async fn block_status(ctx: &Ctx, params: &Value) -> Result<Value, RpcError> {
+    let invalid = |m: &str| RpcError::new(codes::INVALID_PARAMS, m.to_string());
+    let arg = params
+        .get(0)
+        .ok_or_else(|| invalid("give a block number or a block hash: [123] or [\"0x…\"]"))?;
+    let by_hash = arg.as_str().is_some_and(|s| s.len() == 66);
+    let block = if by_hash {
+        rollup(ctx, "eth_getBlockByHash", json!([arg, false])).await?
+    } else {
+        let number = match arg {
+            Value::Number(n) => n.as_u64().map(|n| format!("{n:#x}")),
+            Value::String(s) if s.starts_with("0x") => Some(s.clone()),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            invalid("a block number (decimal number or 0x quantity) or a 32-byte hash")
+        })?;
+        rollup(ctx, "eth_getBlockByNumber", json!([number, false])).await?
+    };
+    if block.is_null() {
+        return Err(RpcError::new(
+            codes::INVALID_PARAMS,
+            format!("the rollup has no block {arg}"),
+        ));
+    }
+    let number = block
+        .get("number")
+        .and_then(Value::as_str)
+        .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok());
+    let hash = block
+        .get("hash")
+        .and_then(|h| serde_json::from_value(h.clone()).ok());
+    let (Some(number), Some(hash)) = (number, hash) else {
+        return Err(RpcError::new(
+            ROLLUP_UNAVAILABLE,
+            "the rollup answered a block without number or hash",
+        ));
+    };
+    Ok(json!(lock(&ctx.state).status(number, hash)))
+}
+
+/// One call to the rollup, for the server's own use.
+async fn rollup(ctx: &Ctx, method: &str, params: Value) -> Result<Value, RpcError> {
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let unavailable = |e: String| {
+        RpcError::new(
+            ROLLUP_UNAVAILABLE,
+            format!(
+                "the rollup RPC {} did not answer {method}: {e}",
+                ctx.options.rollup_url
+            ),
+        )
+    };
+    let response: Value = ctx
+        .http
+        .post(&ctx.options.rollup_url)
+        .json(&request)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .json()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if let Some(error) = response.get("error") {
+        return Err(unavailable(error.to_string()));
+    }
+    Ok(response.get("result").cloned().unwrap_or(Value::Null))
+}
+
+/// WebSocket: JSON-RPC over the socket, plus `eth_subscribe("machFinalizedHeads")`, which sends
+/// each new MACH-finalized head as `{number, hash}`.
+async fn websocket(
+    State(ctx): State<Arc<Ctx>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| serve_socket(ctx, peer, socket))
+}
+
+async fn serve_socket(ctx: Arc<Ctx>, peer: SocketAddr, mut socket: WebSocket) {
+    let mut heads = ctx.heads.clone();
+    let mut subscription: Option<String> = None;
+    loop {
+        tokio::select! {
+            message = socket.recv() => {
+                let Some(Ok(message)) = message else { return };
+                let Message::Text(text) = message else { continue };
+                let reply = match mach_jsonrpc::parse_body(text.as_bytes()) {
+                    Body::Single(Ok(call)) if call.method == "eth_subscribe" => {
+                        if call.params.get(0).and_then(Value::as_str) == Some("machFinalizedHeads") {
+                            let id = format!("{:#x}", alloy::primitives::B128::random());
+                            subscription = Some(id.clone());
+                            heads.mark_changed();
+                            mach_jsonrpc::response(call.id, Ok(json!(id)))
+                        } else {
+                            mach_jsonrpc::response(call.id, Err(RpcError::new(codes::INVALID_PARAMS, "the finality RPC offers eth_subscribe(\"machFinalizedHeads\")")))
+                        }
+                    }
+                    Body::Single(Ok(call)) if call.method == "eth_unsubscribe" => {
+                        let was = subscription.take().is_some();
+                        mach_jsonrpc::response(call.id, Ok(json!(was)))
+                    }
+                    Body::Single(call) => one(&ctx, peer, call).await,
+                    Body::Batch(calls) => {
+                        let mut out = Vec::new();
+                        for call in calls {
+                            out.push(one(&ctx, peer, call).await);
+                        }
+                        Value::Array(out)
+                    }
+                };
+                if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+            changed = heads.changed(), if subscription.is_some() => {
+                if changed.is_err() {
+                    return;
+                }
+                let head = *heads.borrow_and_update();
+                if let (Some(id), Some(head)) = (&subscription, head) {
+                    let note = json!({"jsonrpc": "2.0", "method": "eth_subscription",
+                        "params": {"subscription": id, "result": head}});
+                    if socket.send(Message::Text(note.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
