@@ -8,57 +8,36 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../verifier/tests/support/mod.rs"]
+mod support;
+
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use mach_devnet::rollup::{FaultKind, Network, Rollup, RollupConfig, RollupError};
 use mach_verifier::live::follow::{Follower, Outcome};
-use mach_verifier::live::store::Store;
-use mach_verifier::live::VerifierConfig;
-use mach_verifier::{BlockError, ChainRules};
+use mach_verifier::BlockError;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// Requests the node endpoint received, in order.
-type Seen = Arc<Mutex<Vec<Value>>>;
-
-/// An operator-node endpoint that records every request and accepts it; returns its URL.
-async fn recording_node(seen: Seen) -> String {
-    async fn handle(State(seen): State<Seen>, Json(req): Json<Value>) -> Json<Value> {
-        seen.lock().unwrap().push(req.clone());
-        Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": {"task_index": 0}}))
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/soneium", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/soneium", post(handle))
-        .with_state(seen);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+/// A strict follower of `rollup` alerting to a recording node, with its store in `db`.
+async fn follower(rollup: &Rollup, db: &Path) -> (Follower, support::Seen) {
+    support::alerting_follower(rollup.url(), &rollup.genesis_json(), db).await
 }
 
-/// A strict follower of `rollup` (rules from its genesis) alerting to a recording node, with
-/// its store in `db`; also returns what the node records.
-async fn follower(rollup: &Rollup, db: &Path) -> (Follower, Seen) {
-    let seen = Seen::default();
-    let node_url = recording_node(seen.clone()).await;
-    let config = VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{}\"\n",
-        rollup.url()
-    ))
-    .unwrap();
-    let rules = ChainRules::from_genesis_json(&rollup.genesis_json()).unwrap();
-    let follower = Follower::new(config, rules, Store::open(db).unwrap(), "")
-        .await
-        .unwrap();
-    (follower, seen)
+/// Follows every block after `start`; all must be valid. Returns them.
+async fn follow_valid(follower: &Follower, start: u64, what: &str) -> Vec<(u64, B256)> {
+    let mut valid = Vec::new();
+    loop {
+        match follower.step(start).await.unwrap() {
+            Outcome::Valid(b) => valid.push((b.number, b.hash)),
+            Outcome::UpToDate => return valid,
+            other => panic!("{what}: unexpected {other:?}"),
+        }
+    }
 }
 
 async fn load_validates_and_each_fault_invalidates_exactly_one_block(network: Network) {
@@ -122,14 +101,12 @@ async fn load_validates_and_each_fault_invalidates_exactly_one_block(network: Ne
 
     let db = tempfile::tempdir().unwrap();
     let (follower, seen) = follower(&rollup, db.path()).await;
-    let mut valid = Vec::new();
-    loop {
-        match follower.step(start).await.unwrap() {
-            Outcome::Valid(b) => valid.push((b.number, b.hash)),
-            Outcome::UpToDate => break,
-            other => panic!("{network}: unexpected {other:?} (load seed {seed:#x})"),
-        }
-    }
+    let valid = follow_valid(
+        &follower,
+        start,
+        &format!("{network} (load seed {seed:#x})"),
+    )
+    .await;
     assert_eq!(valid, produced, "{network}");
     let followed = started.elapsed();
 
@@ -175,17 +152,7 @@ async fn load_validates_and_each_fault_invalidates_exactly_one_block(network: Ne
         ));
     }
 
-    let alerts: Vec<Value> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["method"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("alert_"))
-        })
-        .cloned()
-        .collect();
+    let alerts: Vec<Value> = support::alerts(&seen);
     assert_eq!(alerts.len(), rounds.len(), "{network}: {alerts:?}");
     eprintln!(
         "{network}: 8 loaded blocks in {loaded:?}, followed by {followed:?}, faults done in {:?}",
@@ -371,14 +338,12 @@ async fn outside_transactions_land_in_the_next_block_and_blocks_stay_valid(netwo
 
     let db = tempfile::tempdir().unwrap();
     let (follower, seen) = follower(&rollup, db.path()).await;
-    let mut valid = Vec::new();
-    loop {
-        match follower.step(start).await.unwrap() {
-            Outcome::Valid(b) => valid.push((b.number, b.hash)),
-            Outcome::UpToDate => break,
-            other => panic!("{network}: unexpected {other:?} (load seed {seed:#x})"),
-        }
-    }
+    let valid = follow_valid(
+        &follower,
+        start,
+        &format!("{network} (load seed {seed:#x})"),
+    )
+    .await;
     assert_eq!(valid, produced, "{network}");
     let followed = started.elapsed();
 
@@ -443,16 +408,7 @@ async fn outside_transactions_land_in_the_next_block_and_blocks_stay_valid(netwo
         follower.step(start).await.unwrap(),
         Outcome::UpToDate
     ));
-    let alerts = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["method"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("alert_"))
-        })
-        .count();
+    let alerts = support::alerts(&seen).len();
     assert_eq!(alerts, 1, "{network}");
     eprintln!(
         "{network}: {} blocks with outside transactions followed by {followed:?}, fault done in {:?}",

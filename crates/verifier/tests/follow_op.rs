@@ -139,17 +139,7 @@ async fn op_stack_blocks_validate_and_a_wrong_state_root_is_an_output_root_misma
     seq.block(Vec::new(), vec![transfer]).await.unwrap();
     assert!(matches!(follower.step(1).await.unwrap(), Outcome::Valid(b) if b.number == bad + 1));
 
-    let alerts: Vec<Value> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["method"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("alert_"))
-        })
-        .cloned()
-        .collect();
+    let alerts: Vec<Value> = support::alerts(&seen);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["method"], "alert_blockMismatch");
     let params = &alerts[0]["params"][0];

@@ -190,7 +190,7 @@ struct Processes(Vec<Proc>);
 
 impl Processes {
     /// Starts `mach <args>` in `cwd` with its output in `log`.
-    fn spawn_mach(&mut self, name: &str, args: &[&str], cwd: &Path, log: &Path) -> Result<u32> {
+    fn spawn_mach(&mut self, name: &str, args: &[&str], cwd: &Path, log: &Path) -> Result<()> {
         let out = std::fs::File::create(log)
             .with_context(|| format!("cannot create {}", log.display()))?;
         let exe = std::env::current_exe().context("cannot find the mach binary")?;
@@ -206,14 +206,13 @@ impl Processes {
             .stderr(out)
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
-        let pid = child.id();
         self.0.push(Proc {
             name: name.to_string(),
             child,
             log: log.to_path_buf(),
             exited: false,
         });
-        Ok(pid)
+        Ok(())
     }
 
     /// Fails, naming the process and its log, if any process has exited.
@@ -429,17 +428,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         &mach_keys::file::encrypt_ecdsa(&confirmer_key, &confirmer_password)?,
     )?;
     let aggregator_log = logs.join("aggregator.log");
-    let mut processes = vec![
-        ProcessRecord {
-            name: "l1-anvil".into(),
-            pid: l1.pid(),
-        },
-        ProcessRecord {
-            name: "l2-anvil".into(),
-            pid: rollup.pid(),
-        },
-    ];
-    let pid = procs.spawn_mach(
+    procs.spawn_mach(
         "aggregator",
         &[
             "aggregator",
@@ -455,10 +444,6 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         &aggregator_dir,
         &aggregator_log,
     )?;
-    processes.push(ProcessRecord {
-        name: "aggregator".into(),
-        pid,
-    });
     wait_until("the aggregator", &mut procs, || {
         let url = aggregator_url.clone();
         async move { reqwest::get(&url).await.is_ok() }
@@ -473,7 +458,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         let files = op.write_files(&l1, &deployment, &aggregator_url, rollup.url(), &genesis)?;
         let node_log = logs.join(format!("{}-node.log", op.name));
         let verifier_log = logs.join(format!("{}-verifier.log", op.name));
-        let pid = procs.spawn_mach(
+        procs.spawn_mach(
             &format!("{}-node", op.name),
             &[
                 "node",
@@ -485,12 +470,8 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
             &op.home,
             &node_log,
         )?;
-        processes.push(ProcessRecord {
-            name: format!("{}-node", op.name),
-            pid,
-        });
         let start = setup_block.to_string();
-        let pid = procs.spawn_mach(
+        procs.spawn_mach(
             &format!("{}-verifier", op.name),
             &[
                 "verifier",
@@ -506,10 +487,6 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
             &op.home,
             &verifier_log,
         )?;
-        processes.push(ProcessRecord {
-            name: format!("{}-verifier", op.name),
-            pid,
-        });
         records.push(OperatorRecord {
             name: op.name.clone(),
             address: op.ecdsa.address(),
@@ -545,6 +522,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         txs_per_block = rollup.max_load();
     }
     let l2_rpc = rollup.url().to_string();
+    let l2_pid = rollup.pid();
     let sequencer = tokio::spawn(sequence(
         rollup,
         Duration::from_secs(args.block_time),
@@ -609,7 +587,14 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
             aggregator: aggregator_log,
             devnet: logs.join("devnet.log"),
         },
-        processes,
+        processes: [
+            ("l1-anvil".to_string(), l1.pid()),
+            ("l2-anvil".to_string(), l2_pid),
+        ]
+        .into_iter()
+        .chain(procs.0.iter().map(|p| (p.name.clone(), p.child.id())))
+        .map(|(name, pid)| ProcessRecord { name, pid })
+        .collect(),
         startup_s: started.elapsed().as_secs_f64(),
     };
     write_json(&dir.join(record::RECORD), &record)?;

@@ -62,3 +62,17 @@ pub fn requests(seen: &Seen, method: &str) -> Vec<Value> {
         .cloned()
         .collect()
 }
+
+/// Every `alert_*` request the node received, in order.
+pub fn alerts(seen: &Seen) -> Vec<Value> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["method"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("alert_"))
+        })
+        .cloned()
+        .collect()
+}
