@@ -326,7 +326,14 @@ async fn supervise(args: UpArgs, dir: PathBuf) -> Result<()> {
     let started = Instant::now();
     std::fs::write(dir.join(record::PID), std::process::id().to_string())
         .context("cannot write the pid file")?;
-    let result = run(&args, &dir, started).await;
+    // A signal at any point, during startup too, drops `run`: what it started stops.
+    let result = tokio::select! {
+        result = run(&args, &dir, started) => result,
+        _ = crate::node::shutdown_signal() => {
+            println!("stopping the devnet");
+            Ok(())
+        }
+    };
     let _ = std::fs::remove_file(dir.join(record::RECORD));
     let _ = std::fs::remove_file(dir.join(record::PID));
     match &result {
@@ -341,9 +348,8 @@ async fn supervise(args: UpArgs, dir: PathBuf) -> Result<()> {
 
 async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     let logs = dir.join("logs");
-    let mut procs = Processes::default();
 
-    // The chains.
+    // The chains (dropped after the processes, declared below).
     let mut l1_config = AnvilConfig::new(L1_CHAIN_ID);
     l1_config.log_path = Some(logs.join("l1.log"));
     let l1 = Anvil::spawn(&l1_config)?;
@@ -367,6 +373,8 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         rollup.network(),
         rollup.chain_id()
     );
+
+    let mut procs = Processes::default();
 
     // The contracts, from the deployer (anvil's first dev account), also the alert confirmer.
     let deployer = l1.dev_signer(0)?;
@@ -508,7 +516,6 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
 
     // The sequencer, the devnet's own watcher, the control endpoint and the L1 watcher.
     let shared = SharedState::default();
-    let stop = new_stop();
     let (fault_tx, fault_rx) = mpsc::channel::<FaultRequest>(16);
     let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let control_url = format!("http://{}", control.local_addr()?);
@@ -523,30 +530,20 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     }
     let l2_rpc = rollup.url().to_string();
     let l2_pid = rollup.pid();
-    let sequencer = tokio::spawn(sequence(
+    tokio::spawn(sequence(
         rollup,
         Duration::from_secs(args.block_time),
         txs_per_block,
         fault_rx,
         shared.clone(),
         dir.to_path_buf(),
-        stop.clone(),
     ));
-    spawn_watcher(
-        &l2_rpc,
-        &genesis,
-        shared.clone(),
-        dir,
-        setup_block,
-        stop.clone(),
-    )
-    .await?;
+    spawn_watcher(&l2_rpc, &genesis, shared.clone(), dir, setup_block).await?;
     tokio::spawn(watch_l1(
         admin.clone(),
         deployment.mach_service_manager,
         shared.clone(),
         dir.to_path_buf(),
-        stop.clone(),
     ));
 
     // Ready when every node answers its health API and every verifier has validated a block.
@@ -600,36 +597,14 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     write_json(&dir.join(record::RECORD), &record)?;
     print_ready(&record);
 
-    // Run until stopped, with a summary line now and then.
+    // Run until stopped (the caller drops this future: the processes stop, then the chains),
+    // with a summary line now and then.
     let mut summary = tokio::time::interval(Duration::from_secs(5));
-    let shutdown = crate::node::shutdown_signal();
-    tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = summary.tick() => {
-                procs.report_exits();
-                println!("{}", summary_line(&record, &shared).await);
-            }
-        }
+        summary.tick().await;
+        procs.report_exits();
+        println!("{}", summary_line(&record, &shared).await);
     }
-    println!("stopping the devnet");
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let _ = sequencer.await;
-    procs.stop();
-    drop(l1);
-    Ok(())
-}
-
-/// A flag the background tasks poll to stop.
-type Stop = Arc<std::sync::atomic::AtomicBool>;
-
-fn new_stop() -> Stop {
-    Arc::new(std::sync::atomic::AtomicBool::new(false))
-}
-
-fn stopped(stop: &Stop) -> bool {
-    stop.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Polls `ready` every 200 ms until it holds, failing when a process exits or after
@@ -664,12 +639,11 @@ async fn sequence(
     mut faults: mpsc::Receiver<FaultRequest>,
     shared: SharedState,
     dir: PathBuf,
-    stop: Stop,
 ) {
     let mut tick = tokio::time::interval(block_time);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending: std::collections::VecDeque<FaultRequest> = Default::default();
-    while !stopped(&stop) {
+    loop {
         tokio::select! {
             _ = tick.tick() => {}
             Some(request) = faults.recv() => {
@@ -803,7 +777,6 @@ async fn spawn_watcher(
     shared: SharedState,
     dir: &Path,
     start: u64,
-    stop: Stop,
 ) -> Result<()> {
     use mach_verifier::live::follow::{Follower, Outcome};
     let config = mach_verifier::live::VerifierConfig::from_toml(&format!(
@@ -815,7 +788,7 @@ async fn spawn_watcher(
     let follower = Follower::new(config, rules, store, AVS_NAME).await?;
     let dir = dir.to_path_buf();
     tokio::spawn(async move {
-        while !stopped(&stop) {
+        loop {
             match follower.step(start).await {
                 Ok(Outcome::UpToDate) | Ok(Outcome::Undecided(..)) => {
                     tokio::time::sleep(Duration::from_millis(20)).await
@@ -850,10 +823,9 @@ async fn watch_l1(
     service_manager: alloy::primitives::Address,
     shared: SharedState,
     dir: PathBuf,
-    stop: Stop,
 ) {
     let mut next = 0u64;
-    while !stopped(&stop) {
+    loop {
         tokio::time::sleep(L1_POLL).await;
         let Ok(head) = mach_chain::quorum::block_number(&l1).await else {
             continue;
