@@ -90,8 +90,12 @@ pub enum BenchCommand {
         /// limit: anvil keeps a zero base fee where EIP-1559 would raise it to 1).
         #[arg(long, default_value_t = 100)]
         txs: usize,
-        /// Print one JSON object (`blocks`, `transactions`, `gas`, `seconds`, `mgas_per_s`,
-        /// `revm_mgas_per_s`, `peak_rss_mb`, `fetch_seconds`, `execute_seconds`,
+        /// `[collector].max_fetcher` of the verifier: blocks fetched at one time (the one being
+        /// validated and those read ahead).
+        #[arg(long, default_value_t = 4)]
+        max_fetcher: usize,
+        /// Print one JSON object (`blocks`, `transactions`, `max_fetcher`, `gas`, `seconds`,
+        /// `mgas_per_s`, `revm_mgas_per_s`, `peak_rss_mb`, `fetch_seconds`, `execute_seconds`,
         /// `root_seconds`) instead of a table.
         #[arg(long)]
         json: bool,
@@ -129,9 +133,10 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Verifier {
             blocks,
             txs,
+            max_fetcher,
             json,
             write,
-        } => crate::bench_verifier::run(blocks, txs, json, write.as_deref()),
+        } => crate::bench_verifier::run(blocks, txs, max_fetcher, json, write.as_deref()),
         BenchCommand::Validate {
             blocks,
             txs,

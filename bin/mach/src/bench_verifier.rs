@@ -52,11 +52,17 @@ struct Figures {
     peak_rss_mb: f64,
 }
 
-pub fn run(blocks: u64, txs: usize, json: bool, write: Option<&Path>) -> Result<()> {
-    if blocks == 0 || txs == 0 {
-        bail!("--blocks and --txs must be at least 1");
+pub fn run(
+    blocks: u64,
+    txs: usize,
+    max_fetcher: usize,
+    json: bool,
+    write: Option<&Path>,
+) -> Result<()> {
+    if blocks == 0 || txs == 0 || max_fetcher == 0 {
+        bail!("--blocks, --txs and --max-fetcher must be at least 1");
     }
-    let figures = crate::operator::block_on(measure(blocks, txs))?;
+    let figures = crate::operator::block_on(measure(blocks, txs, max_fetcher))?;
     let secs = figures.live.as_secs_f64().max(1e-9);
     let mgas = figures.gas as f64 / 1e6 / secs;
     let revm_mgas = figures.gas as f64 / 1e6 / figures.revm.as_secs_f64().max(1e-9);
@@ -66,6 +72,7 @@ pub fn run(blocks: u64, txs: usize, json: bool, write: Option<&Path>) -> Result<
             json!({
                 "blocks": figures.blocks,
                 "transactions": figures.transactions,
+                "max_fetcher": max_fetcher,
                 "gas": figures.gas,
                 "seconds": secs,
                 "mgas_per_s": mgas,
@@ -77,20 +84,24 @@ pub fn run(blocks: u64, txs: usize, json: bool, write: Option<&Path>) -> Result<
             })
         );
     }
+    let ahead = max_fetcher - 1;
     let body = format!(
         "## Live verifier throughput (anvil rollup over JSON-RPC)\n\n\
-         Command: `{} bench verifier --blocks {blocks} --txs {txs} --write docs/benchmarks.md`\n\n\
+         Command: `{} bench verifier --blocks {blocks} --txs {txs} --max-fetcher {max_fetcher} --write docs/benchmarks.md`\n\n\
          Machine: {}; build: {}; date: {}\n\n\
          `mach bench verifier` starts an anvil rollup (Prague rules, manual mining), records \
          {blocks} blocks of about {txs} transactions each from {SENDERS} senders (transfers to \
          known and to new accounts, calls that write fresh storage slots and log, deployments, \
          calls to a contract that self-destructs, reverts), then follows them with the live verifier \
-         in strict mode: blocks, `eth_getProof` proofs and code over HTTP from anvil, each \
+         in strict mode with `[collector].max_fetcher = {max_fetcher}` (the block being validated \
+         and up to {ahead} after it fetched at one time, read ahead while it is validated): \
+         blocks, `eth_getProof` proofs and code over HTTP from anvil, each \
          proof checked, each block re-executed and its state root recomputed on the sparse \
          trie, state carried from block to block. Then the same blocks go through the \
          validation core from memory (anvil's state dump before the range) for the bare revm \
          figure. Peak RSS is the verifier process's (anvil excluded). Fetch is time spent \
-         waiting for anvil, whose `eth_getProof` rebuilds the trie it proves from on every call, \
+         waiting for anvil (a block read ahead counts only for the time validation waited for \
+         it), whose `eth_getProof` rebuilds the trie it proves from on every call, \
          so it grows with the state (docs/decisions.md); execute includes the dry run that finds \
          what to fetch in batches, so each block runs twice.\n\n\
          | blocks | transactions | gas | end to end | Mgas/s | revm from memory, Mgas/s | fetch | execute | root | peak RSS |\n\
@@ -197,7 +208,7 @@ fn tx(from: &str, nonce: u64, to: Option<&str>, gas: u64, value: u64, data: &str
     tx
 }
 
-async fn measure(blocks: u64, txs: usize) -> Result<Figures> {
+async fn measure(blocks: u64, txs: usize, max_fetcher: usize) -> Result<Figures> {
     let mut config = AnvilConfig::validatable(CHAIN_ID);
     config.accounts = SENDERS;
     config.args.push("--no-mining".into());
@@ -299,7 +310,8 @@ async fn measure(blocks: u64, txs: usize) -> Result<Figures> {
     // Live: the follower over JSON-RPC.
     let rules = ChainRules::from_genesis_json(&anvil.genesis_json())?;
     let verifier_config = VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = false\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{}\"\n",
+        "[operator]\nenable = false\n[validator]\nmode = \"strict\"\n\
+         [collector]\nurl = \"{}\"\nmax_fetcher = {max_fetcher}\n",
         anvil.url()
     ))?;
     let db = tempfile::tempdir()?;

@@ -69,7 +69,8 @@ pub struct CollectorSection {
     pub url: String,
     /// Milliseconds between polls of the latest and finalized heads.
     pub interval_ms: u64,
-    /// Blocks fetched concurrently.
+    /// Blocks fetched at one time: the one being validated and up to `max_fetcher - 1` after
+    /// it, read ahead while it is validated (1: one block at a time).
     pub max_fetcher: usize,
 }
 

@@ -6,6 +6,11 @@
 //!
 //! Ethereum-format and OP Stack rollups alike ([`super::blocks`]); an invalid OP Stack block is
 //! alerted with its output root and ours (`alert_blockMismatch`) when ours is known.
+//!
+//! While a block is validated, up to `[collector].max_fetcher - 1` of the blocks after it are
+//! read ahead in tasks of their own. They are a cache, not a source of truth: each is checked
+//! against its hash when taken, like a block read on demand, and linked to its parent by the
+//! step that validates it, so a reorg between reading and use is still caught.
 
 use super::alerts::{alert, Evidence, NodeClient};
 use super::blocks::{evidence, fetch_block};
@@ -20,6 +25,7 @@ use crate::{validate_block, BlockError, ChainBlock, ChainRules};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::B256;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -81,6 +87,56 @@ pub struct Follower {
     witness: std::sync::atomic::AtomicU8,
     /// When queued alerts are next resent (None: at the next step).
     alerts_due: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Blocks read ahead of the one being validated.
+    ahead: ReadAhead,
+}
+
+/// A block read ahead: the task fetching it, which yields it with the hash the RPC claims.
+type Fetch = tokio::task::JoinHandle<Result<(ChainBlock, B256), String>>;
+
+/// Blocks read ahead of validation, by number, fetched or still in flight; at most
+/// `[collector].max_fetcher - 1` of them. Dropping one aborts its fetch.
+#[derive(Default)]
+struct ReadAhead(std::sync::Mutex<BTreeMap<u64, Fetch>>);
+
+impl ReadAhead {
+    fn fetches(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Fetch>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The fetch of block `number`, taken out of the cache.
+    fn take(&self, number: u64) -> Option<Fetch> {
+        self.fetches().remove(&number)
+    }
+
+    /// Keeps the blocks in `wanted` and starts a fetch with `fetch` for each of them not
+    /// fetched or in flight yet; drops the others.
+    fn keep(&self, wanted: std::ops::RangeInclusive<u64>, fetch: impl Fn(u64) -> Fetch) {
+        let mut fetches = self.fetches();
+        fetches.retain(|number, task| {
+            let keep = wanted.contains(number);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for number in wanted {
+            fetches.entry(number).or_insert_with(|| fetch(number));
+        }
+    }
+
+    /// Drops every block read ahead (after a reorg).
+    fn clear(&self) {
+        for (_, task) in std::mem::take(&mut *self.fetches()) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
 
 impl Follower {
@@ -126,6 +182,7 @@ impl Follower {
             clock: Arc::default(),
             witness: std::sync::atomic::AtomicU8::new(0),
             alerts_due: std::sync::Mutex::new(None),
+            ahead: ReadAhead::default(),
         })
     }
 
@@ -180,10 +237,15 @@ impl Follower {
         if let Some(read) = reread {
             return Ok(read);
         }
-        let started = std::time::Instant::now();
-        let fetched = fetch_block(&self.rpc, &self.rules, number, self.retry).await;
-        self.clock.add_block_fetch(started.elapsed());
-        let (decoded, claimed) = fetched?;
+        let (decoded, claimed) = match self.read_ahead(number).await {
+            Some(read) => read,
+            None => {
+                let started = std::time::Instant::now();
+                let fetched = fetch_block(&self.rpc, &self.rules, number, self.retry).await;
+                self.clock.add_block_fetch(started.elapsed());
+                fetched?
+            }
+        };
         if let Err(e) = source_consistency(&decoded, claimed) {
             tracing::error!(rpc = %self.rpc.url(), block = %format!("#{number}({claimed})"), rule = e.rule(), reason = %e, "the rollup RPC is inconsistent: its block does not match its own hash; not a verdict on the block, asking again");
             return Err(format!(
@@ -194,6 +256,44 @@ impl Follower {
         *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((number, decoded.clone(), claimed));
         Ok((decoded, claimed))
+    }
+
+    /// Block `number` as read ahead, waiting for it when its fetch is still in flight (that wait
+    /// counts as block fetching; the fetch time it overlapped does not). `None` when it was not
+    /// read ahead or its fetch failed: the caller then reads it on demand.
+    async fn read_ahead(&self, number: u64) -> Option<(ChainBlock, B256)> {
+        let fetch = self.ahead.take(number)?;
+        let started = std::time::Instant::now();
+        let fetched = fetch.await;
+        self.clock.add_block_fetch(started.elapsed());
+        match fetched {
+            Ok(Ok(read)) => Some(read),
+            Ok(Err(e)) => {
+                tracing::debug!(block = number, error = %e, "block read ahead failed; reading it again");
+                None
+            }
+            Err(e) => {
+                tracing::debug!(block = number, error = %e, "block read ahead stopped; reading it again");
+                None
+            }
+        }
+    }
+
+    /// Starts reading ahead the blocks after `next` (the one being validated), up to
+    /// `[collector].max_fetcher - 1` of them and no further than `latest`; drops those read
+    /// ahead outside that range. A read-ahead fetch is tried once: a failure is not retried in
+    /// the background but read again on demand.
+    fn read_ahead_from(&self, next: u64, latest: u64) {
+        let ahead = self.config.collector.max_fetcher.max(1) as u64 - 1;
+        let last = next.saturating_add(ahead).min(latest);
+        let retry = Retry {
+            attempts: 1,
+            ..self.retry
+        };
+        self.ahead.keep(next + 1..=last, |number| {
+            let (rpc, rules) = (self.rpc.clone(), self.rules.clone());
+            tokio::spawn(async move { fetch_block(&rpc, &rules, number, retry).await })
+        });
     }
 
     /// The evidence an alert about `block`, found invalid by `error` (from
@@ -259,6 +359,7 @@ impl Follower {
             // at or below it. Walk back from the last validated block; on a fresh store, ask
             // again.
             *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            self.ahead.clear();
             return match last {
                 Some(last) => self.rewind(last).await,
                 None => Ok(Outcome::Undecided(
@@ -268,6 +369,7 @@ impl Follower {
             };
         }
         tracing::info!("Pre validate block #{}({}) passed", this.number, this.hash);
+        self.read_ahead_from(next, latest.to::<u64>());
         let parent_header = Sealed::new_unchecked(parent.header().clone(), parent_hash);
         let started = std::time::Instant::now();
         let verdict = match self.config.validator.mode {
@@ -480,6 +582,7 @@ impl Follower {
 
     /// Walks back from `last` to the newest validated block the node still has.
     async fn rewind(&self, last: BlockRef) -> Result<Outcome, FollowError> {
+        self.ahead.clear();
         let mut number = last.number;
         while number > 0 {
             number -= 1;
