@@ -26,18 +26,6 @@ use serde_json::{json, Value};
 
 mod support;
 
-/// The hash of block `number` as the chain serves it.
-async fn hash_of(admin: &mach_chain::Connection, number: u64) -> alloy::primitives::B256 {
-    admin
-        .provider
-        .get_block_by_number(number.into())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .hash
-}
-
 /// A validatable anvil chain, a connection sending as dev account 0, and a transfer of 7 wei to
 /// dev account `to`.
 async fn chain(
@@ -95,7 +83,7 @@ async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
         .await
         .unwrap();
     let bad = admin.provider.get_block_number().await.unwrap();
-    let bad_hash = hash_of(&admin, bad).await;
+    let bad_hash = support::hash_of(&admin, bad).await;
     match follower.step(1).await.unwrap() {
         Outcome::Invalid(block, reason) => {
             assert_eq!(block.number, bad);
@@ -191,7 +179,7 @@ async fn each_injected_state_change_makes_exactly_the_next_block_invalid() {
         admin.send("call", call()).await.unwrap();
         let head = admin.provider.get_block_number().await.unwrap();
         let injected = head - 1;
-        let hash = hash_of(&admin, injected).await;
+        let hash = support::hash_of(&admin, injected).await;
         match follower.step(1).await.unwrap() {
             Outcome::Invalid(block, reason) => {
                 assert_eq!((block.number, block.hash), (injected, hash), "{method}");

@@ -69,12 +69,10 @@ impl Proxy {
             upstream: upstream.to_string(),
             ..Self::default()
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let app = Router::new()
             .route("/", post(relay))
             .with_state(proxy.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = support::serve(app).await;
         (url, proxy)
     }
 
@@ -135,17 +133,6 @@ async fn invalid_block(admin: &mach_chain::Connection) -> u64 {
         .unwrap()
         .block_number
         .unwrap()
-}
-
-async fn hash_of(admin: &mach_chain::Connection, number: u64) -> B256 {
-    admin
-        .provider
-        .get_block_by_number(number.into())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .hash
 }
 
 /// A strict follower through `rpc_url` reading `max_fetcher` blocks at a time, alerting to a
@@ -228,7 +215,7 @@ async fn reading_ahead_asks_for_later_blocks_once_and_decides_as_reading_one_at_
         transfer(&anvil, &admin).await;
     }
     let bad = invalid_block(&admin).await;
-    let bad_hash = hash_of(&admin, bad).await;
+    let bad_hash = support::hash_of(&admin, bad).await;
     let mut head = bad;
     for _ in 0..4 {
         head = transfer(&anvil, &admin).await;
@@ -282,10 +269,10 @@ async fn blocks_read_ahead_then_reorganized_away_are_revalidated_without_alert()
         }
     }
     proxy.wait_for(4..=6, "validating block 3").await;
-    let ancestor = hash_of(&admin, 2).await;
+    let ancestor = support::hash_of(&admin, 2).await;
     let mut orphaned = Vec::new();
     for n in 3..=8 {
-        orphaned.push(hash_of(&admin, n).await);
+        orphaned.push(support::hash_of(&admin, n).await);
     }
 
     // Blocks 3 to 8 are replaced (the new 3 carries another transfer), then a block 9 follows.
@@ -306,7 +293,7 @@ async fn blocks_read_ahead_then_reorganized_away_are_revalidated_without_alert()
         .unwrap();
     let mut replaced = Vec::new();
     for n in 3..=9 {
-        replaced.push(hash_of(&admin, n).await);
+        replaced.push(support::hash_of(&admin, n).await);
     }
     assert!(replaced.iter().zip(&orphaned).all(|(new, old)| new != old));
 

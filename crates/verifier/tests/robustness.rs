@@ -17,6 +17,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Bytes, B256, U256};
 use alloy::providers::Provider;
@@ -118,12 +120,10 @@ impl Proxy {
             http: reqwest::Client::new(),
             faults: Mutex::default(),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let app = Router::new()
             .route("/", post(relay))
             .with_state(proxy.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = support::serve(app).await;
         (url, proxy)
     }
 
@@ -286,12 +286,10 @@ impl Node {
                 .into_response()
         }
         let node = Arc::new(Self::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/soneium", listener.local_addr().unwrap());
         let app = Router::new()
             .route("/soneium", post(handle))
             .with_state(node.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = format!("{}/soneium", support::serve(app).await);
         (url, node)
     }
 
@@ -373,14 +371,7 @@ impl Rig {
     }
 
     async fn hash_of(&self, number: u64) -> B256 {
-        self.admin
-            .provider
-            .get_block_by_number(number.into())
-            .await
-            .unwrap()
-            .unwrap()
-            .header
-            .hash
+        support::hash_of(&self.admin, number).await
     }
 
     async fn anvil_rpc(&self, method: &'static str, params: Value) -> Value {

@@ -24,12 +24,10 @@ pub async fn recording_node(seen: Seen) -> String {
         seen.lock().unwrap().push(req.clone());
         Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": {"task_index": 0}}))
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/soneium", listener.local_addr().unwrap());
     let app = Router::new()
         .route("/soneium", post(handle))
         .with_state(seen);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/soneium", serve(app).await);
     url
 }
 
@@ -75,4 +73,25 @@ pub fn alerts(seen: &Seen) -> Vec<Value> {
         })
         .cloned()
         .collect()
+}
+
+/// Serves `app` on a free local port; returns its base URL, `http://127.0.0.1:PORT`.
+pub async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// The hash of block `number` as the chain serves it.
+pub async fn hash_of(admin: &mach_chain::Connection, number: u64) -> alloy::primitives::B256 {
+    use alloy::providers::Provider;
+    admin
+        .provider
+        .get_block_by_number(number.into())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .hash
 }
