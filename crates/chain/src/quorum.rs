@@ -270,6 +270,26 @@ pub async fn total_alerts(conn: &Connection, service_manager: Address) -> Result
         .map_err(|e| read_error("read totalAlerts", e))
 }
 
+/// The message hashes of the alerts the service manager holds now, confirmed and not removed
+/// (`queryMessageHashes` over `totalAlerts`).
+pub async fn current_alerts(
+    conn: &Connection,
+    service_manager: Address,
+) -> Result<Vec<B256>, ChainError> {
+    let total = total_alerts(conn, service_manager).await?;
+    if total == 0 {
+        return Ok(Vec::new());
+    }
+    MachServiceManager::new(service_manager, &conn.provider)
+        .queryMessageHashes(
+            alloy::primitives::U256::ZERO,
+            alloy::primitives::U256::from(total),
+        )
+        .call()
+        .await
+        .map_err(|e| read_error("read the confirmed alerts (queryMessageHashes)", e))
+}
+
 /// The lowest quorum threshold percentage the service manager accepts in `confirmAlert`.
 pub async fn minimum_threshold(
     conn: &Connection,

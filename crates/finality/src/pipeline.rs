@@ -144,9 +144,21 @@ pub async fn watch_alerts(
                 l1_tx: a.l1_tx,
                 l1_block: a.l1_block,
                 block: None,
+                removed: false,
             })
             .collect();
-        let recorded = lock(&state).record_l1_alerts(alerts, head, now_ms());
+        let current = mach_chain::quorum::current_alerts(&l1, service_manager).await;
+        let mut recorded = lock(&state).record_l1_alerts(alerts, head, now_ms());
+        match current {
+            Ok(current) => {
+                if let Err(e) = lock(&state).record_current(&current) {
+                    recorded = Err(e);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the alerts the service manager holds; trying again")
+            }
+        }
         match recorded {
             Ok(new) => {
                 for alert in new {

@@ -53,6 +53,9 @@ pub struct L1Alert {
     pub l1_block: u64,
     /// The rollup block it is about, when known here.
     pub block: Option<u64>,
+    /// Removed from the service manager since (`removeAlert`): it no longer counts.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 /// Why the circuit breaker is open.
@@ -266,6 +269,24 @@ impl FinalityState {
         Ok(new)
     }
 
+    /// Marks the alerts the service manager no longer holds (`current` is what it holds) as
+    /// removed, and those it holds again as not.
+    pub fn record_current(&mut self, current: &[B256]) -> Result<(), StateError> {
+        let mut changed = false;
+        for alert in &mut self.saved.alerts {
+            let removed = !current.contains(&alert.message_hash);
+            if alert.removed != removed {
+                tracing::warn!(message_hash = %alert.message_hash, removed, "alert {} on L1", if removed { "removed" } else { "restored" });
+                alert.removed = removed;
+                changed = true;
+            }
+        }
+        if changed {
+            self.save()?;
+        }
+        Ok(())
+    }
+
     /// The rollup block an alert's message hash is about: an invalid block whose alert has it,
     /// or (for `alert_blockHash`) the block with that hash.
     fn block_of(&self, message_hash: B256) -> Option<u64> {
@@ -330,8 +351,9 @@ impl FinalityState {
             .copied()
             .filter(|n| !self.saved.acknowledged_blocks.contains(n))
             .chain(self.saved.alerts.iter().filter_map(|a| {
-                a.block
-                    .filter(|_| !self.saved.acknowledged_alerts.contains(&a.message_hash))
+                a.block.filter(|_| {
+                    !a.removed && !self.saved.acknowledged_alerts.contains(&a.message_hash)
+                })
             }))
             .min();
         let mut range = match limit {
@@ -352,6 +374,7 @@ impl FinalityState {
             .saved
             .alerts
             .iter()
+            .filter(|a| !a.removed)
             .find(|a| {
                 a.block == Some(number)
                     && self
@@ -438,6 +461,7 @@ mod tests {
             l1_tx: B256::repeat_byte(1),
             l1_block: 40,
             block: None,
+            removed: false,
         };
         let new = state.record_l1_alerts(vec![alert.clone()], 41, 70).unwrap();
         assert_eq!(new[0].block, Some(6));
@@ -482,11 +506,17 @@ mod tests {
             l1_tx: B256::repeat_byte(2),
             l1_block: 3,
             block: None,
+            removed: false,
         };
         state.record_l1_alerts(vec![alert], 3, 5).unwrap();
         assert_eq!(state.status(1, head(1).hash).status, "alerted");
         assert!(state.breaker().is_some());
         assert_eq!(state.finalized(), None);
+        // Removed on L1 (a false alert withdrawn): the block is validated and final again.
+        state.record_current(&[]).unwrap();
+        assert!(state.alerts()[0].removed);
+        assert_eq!(state.status(1, head(1).hash).status, "validated");
+        assert_eq!(state.finalized(), Some(head(1)));
 
         state.reset().unwrap();
         state.record_invalid(head(4), "x", None, 9).unwrap();
