@@ -303,3 +303,46 @@ fn status_and_fault_without_a_devnet_say_how_to_start_one() {
         text(&out)
     );
 }
+
+/// A supervisor killed outright while starting leaves its processes behind; `down` finds them
+/// through `processes.json` and stops them.
+#[test]
+fn down_stops_what_a_killed_supervisor_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let mut supervisor = Command::new(env!("CARGO_BIN_EXE_mach"))
+        .args(["devnet", "up", "--dir", dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let pids: Vec<u64> = loop {
+        let listed: Vec<Value> = std::fs::read_to_string(dir.join("processes.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        // The chains and the aggregator at least.
+        if listed.len() >= 3 {
+            break listed.iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the devnet did not start its processes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    supervisor.kill().unwrap();
+    supervisor.wait().unwrap();
+    assert!(
+        pids.iter().any(|pid| alive(*pid)),
+        "nothing was left to clean up"
+    );
+    let out = mach(&["devnet", "down", "--dir", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("leftover"), "{}", text(&out));
+    std::thread::sleep(Duration::from_millis(200));
+    let left: Vec<u64> = pids.into_iter().filter(|pid| alive(*pid)).collect();
+    assert!(left.is_empty(), "still running after down: {left:?}");
+}

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -48,7 +48,7 @@ pub fn down(args: DirArgs) -> Result<()> {
         Err(_) => record.as_ref().map(|r| r.pid),
     };
     let Some(pid) = pid.filter(|pid| record::alive(*pid)) else {
-        let leftovers = kill_leftovers(record.as_ref());
+        let leftovers = kill_leftovers(dir, record.as_ref());
         println!(
             "no devnet is running in {}{}",
             dir.display(),
@@ -69,7 +69,7 @@ pub fn down(args: DirArgs) -> Result<()> {
         eprintln!("the devnet supervisor (process {pid}) did not stop within 30 s; killing it");
         record::signal(pid, true);
     }
-    let leftovers = kill_leftovers(record.as_ref());
+    let leftovers = kill_leftovers(dir, record.as_ref());
     if leftovers > 0 {
         eprintln!("killed {leftovers} processes the supervisor left behind");
     }
@@ -77,11 +77,13 @@ pub fn down(args: DirArgs) -> Result<()> {
     Ok(())
 }
 
-/// Kills the recorded processes still alive; returns how many there were.
-fn kill_leftovers(record: Option<&DevnetRecord>) -> usize {
-    let Some(record) = record else { return 0 };
-    let alive: Vec<u32> = record
-        .processes
+/// Kills the processes the devnet recorded that are still alive; returns how many there were.
+fn kill_leftovers(dir: &Path, record: Option<&DevnetRecord>) -> usize {
+    let processes = match record {
+        Some(record) => record.processes.clone(),
+        None => record::load_processes(dir),
+    };
+    let alive: Vec<u32> = processes
         .iter()
         .map(|p| p.pid)
         .filter(|pid| record::alive(*pid))

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub const RECORD: &str = "devnet.json";
 /// `DIR/faults.json`.
 pub const FAULTS: &str = "faults.json";
+/// `DIR/processes.json`: every process the devnet started, written as each starts.
+pub const PROCESSES: &str = "processes.json";
 /// `DIR/devnet.pid`: the supervisor's process ID while it runs.
 pub const PID: &str = "devnet.pid";
 /// Marks a directory `mach devnet up` made, so that it may wipe it for the next run.
@@ -189,6 +191,14 @@ pub fn load_faults(dir: &Path) -> Result<Vec<FaultRecord>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+/// The processes the devnet in `dir` started, as far as it recorded them.
+pub fn load_processes(dir: &Path) -> Vec<ProcessRecord> {
+    std::fs::read_to_string(dir.join(PROCESSES))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 /// Whether process `pid` exists.

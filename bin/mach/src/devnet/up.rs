@@ -184,11 +184,43 @@ struct Proc {
     exited: bool,
 }
 
-/// Everything the supervisor runs, stopped in reverse order.
-#[derive(Default)]
-struct Processes(Vec<Proc>);
+/// Everything the supervisor runs, stopped in reverse order. Every process the devnet
+/// started (the chains too) is listed in `DIR/processes.json` as soon as it runs, so that
+/// `mach devnet down` finds them even if the supervisor died before it was ready.
+struct Processes {
+    list: Vec<Proc>,
+    chains: Vec<ProcessRecord>,
+    file: PathBuf,
+}
 
 impl Processes {
+    /// The processes of the devnet in `dir`, after its chains.
+    fn new(dir: &Path, chains: Vec<ProcessRecord>) -> Result<Self> {
+        let procs = Self {
+            list: Vec::new(),
+            chains,
+            file: dir.join(record::PROCESSES),
+        };
+        procs.save()?;
+        Ok(procs)
+    }
+
+    /// Every process started: the chains, then the others.
+    fn records(&self) -> Vec<ProcessRecord> {
+        self.chains
+            .iter()
+            .cloned()
+            .chain(self.list.iter().map(|p| ProcessRecord {
+                name: p.name.clone(),
+                pid: p.child.id(),
+            }))
+            .collect()
+    }
+
+    fn save(&self) -> Result<()> {
+        write_json(&self.file, &self.records())
+    }
+
     /// Starts `mach <args>` in `cwd` with its output in `log`.
     fn spawn_mach(&mut self, name: &str, args: &[&str], cwd: &Path, log: &Path) -> Result<()> {
         let out = std::fs::File::create(log)
@@ -206,18 +238,18 @@ impl Processes {
             .stderr(out)
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
-        self.0.push(Proc {
+        self.list.push(Proc {
             name: name.to_string(),
             child,
             log: log.to_path_buf(),
             exited: false,
         });
-        Ok(())
+        self.save()
     }
 
     /// Fails, naming the process and its log, if any process has exited.
     fn check(&mut self) -> Result<()> {
-        for proc in &mut self.0 {
+        for proc in &mut self.list {
             if let Some(status) = proc.child.try_wait()? {
                 bail!(
                     "{} exited ({status}); last lines of {}:\n{}",
@@ -232,7 +264,7 @@ impl Processes {
 
     /// Logs, once each, the processes that exited while the devnet runs.
     fn report_exits(&mut self) {
-        for proc in self.0.iter_mut().filter(|p| !p.exited) {
+        for proc in self.list.iter_mut().filter(|p| !p.exited) {
             if let Ok(Some(status)) = proc.child.try_wait() {
                 proc.exited = true;
                 tracing::error!(process = %proc.name, log = %proc.log.display(), "{} exited ({status}); the devnet goes on without it", proc.name);
@@ -242,11 +274,11 @@ impl Processes {
 
     /// SIGTERM to all, then SIGKILL to those still running after 10 s.
     fn stop(&mut self) {
-        for proc in self.0.iter().rev() {
+        for proc in self.list.iter().rev() {
             record::signal(proc.child.id(), false);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        for proc in self.0.iter_mut().rev() {
+        for proc in self.list.iter_mut().rev() {
             loop {
                 match proc.child.try_wait() {
                     Ok(Some(_)) | Err(_) => break,
@@ -334,8 +366,9 @@ async fn supervise(args: UpArgs, dir: PathBuf) -> Result<()> {
             Ok(())
         }
     };
-    let _ = std::fs::remove_file(dir.join(record::RECORD));
-    let _ = std::fs::remove_file(dir.join(record::PID));
+    for file in [record::RECORD, record::PID, record::PROCESSES] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
     match &result {
         Ok(()) => println!(
             "devnet stopped; logs stay in {}",
@@ -374,7 +407,19 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         rollup.chain_id()
     );
 
-    let mut procs = Processes::default();
+    let mut procs = Processes::new(
+        dir,
+        vec![
+            ProcessRecord {
+                name: "l1-anvil".into(),
+                pid: l1.pid(),
+            },
+            ProcessRecord {
+                name: "l2-anvil".into(),
+                pid: rollup.pid(),
+            },
+        ],
+    )?;
 
     // The contracts, from the deployer (anvil's first dev account), also the alert confirmer.
     let deployer = l1.dev_signer(0)?;
@@ -529,7 +574,6 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         txs_per_block = rollup.max_load();
     }
     let l2_rpc = rollup.url().to_string();
-    let l2_pid = rollup.pid();
     tokio::spawn(sequence(
         rollup,
         Duration::from_secs(args.block_time),
@@ -584,14 +628,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
             aggregator: aggregator_log,
             devnet: logs.join("devnet.log"),
         },
-        processes: [
-            ("l1-anvil".to_string(), l1.pid()),
-            ("l2-anvil".to_string(), l2_pid),
-        ]
-        .into_iter()
-        .chain(procs.0.iter().map(|p| (p.name.clone(), p.child.id())))
-        .map(|(name, pid)| ProcessRecord { name, pid })
-        .collect(),
+        processes: procs.records(),
         startup_s: started.elapsed().as_secs_f64(),
     };
     write_json(&dir.join(record::RECORD), &record)?;
