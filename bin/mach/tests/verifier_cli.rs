@@ -205,3 +205,49 @@ async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
         "{metrics}"
     );
 }
+
+/// `mach bench verifier --json` on a tiny range: one object with the figures the benchmark
+/// section records, consistent with each other.
+#[test]
+fn bench_verifier_prints_its_figures_as_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mach"))
+        .args([
+            "bench", "verifier", "--blocks", "3", "--txs", "10", "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value = stdout
+        .lines()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON object in:\n{stdout}"));
+    assert_eq!(figures["blocks"], 3, "{figures}");
+    assert!(figures["gas"].as_u64().unwrap() > 0, "{figures}");
+    for key in [
+        "mgas_per_s",
+        "revm_mgas_per_s",
+        "peak_rss_mb",
+        "fetch_seconds",
+        "execute_seconds",
+        "root_seconds",
+        "seconds",
+    ] {
+        let value = figures[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {figures}"));
+        assert!(value > 0.0, "{key} = {value}: {figures}");
+    }
+    let phases = ["fetch_seconds", "execute_seconds", "root_seconds"]
+        .iter()
+        .map(|k| figures[k].as_f64().unwrap())
+        .sum::<f64>();
+    assert!(
+        phases <= figures["seconds"].as_f64().unwrap() * 1.05,
+        "the phases add up to more than the whole: {figures}"
+    );
+}
