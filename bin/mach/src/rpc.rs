@@ -168,7 +168,8 @@ async fn serve(
         resumed = ?resumed.map(|b| b.number),
         "finality RPC listening at http://{local} (WebSocket at ws://{local})"
     );
-    let app = mach_finality::server::router(options, state, heads_rx);
+    let app = mach_finality::server::router(options, state, heads_rx)
+        .context("cannot register the finality RPC's metrics")?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

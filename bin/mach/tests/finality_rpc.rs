@@ -83,6 +83,27 @@ fn number(value: &Value) -> u64 {
     }
 }
 
+/// The finality RPC's Prometheus page.
+async fn metrics(http: &reqwest::Client, url: &str) -> String {
+    http.get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of an unlabelled sample.
+fn sample(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn start_rpc(dir: &Path, port: u16) -> (Child, std::path::PathBuf) {
     let record: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).unwrap()).unwrap();
@@ -292,6 +313,25 @@ async fn finality_rpc_reports_validated_blocks_alerts_and_breaks_the_circuit() {
     );
     // Chain reads that are not state still answer.
     result(&http, &url, "eth_blockNumber", json!([])).await;
+    let scraped = metrics(&http, &url).await;
+    assert_eq!(
+        sample(&scraped, "mach_rpc_circuit_breaker_open"),
+        1,
+        "{scraped}"
+    );
+    assert_eq!(
+        sample(&scraped, "mach_rpc_alerts_confirmed"),
+        1,
+        "{scraped}"
+    );
+    assert!(
+        sample(&scraped, "mach_rpc_invalid_blocks") >= 1,
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("mach_rpc_requests_total{outcome=\"refused\"} 1"),
+        "{scraped}"
+    );
 
     // Reset: state reads answer again, and finality moves past the acknowledged block.
     let out = mach(&["rpc", "reset", "--url", &url]);
@@ -302,6 +342,16 @@ async fn finality_rpc_reports_validated_blocks_alerts_and_breaks_the_circuit() {
         text(&out)
     );
     result(&http, &url, "eth_getBalance", json!([from, "latest"])).await;
+    let scraped = metrics(&http, &url).await;
+    assert_eq!(
+        sample(&scraped, "mach_rpc_circuit_breaker_open"),
+        0,
+        "{scraped}"
+    );
+    assert!(
+        sample(&scraped, "mach_rpc_validated_block") > bad,
+        "{scraped}"
+    );
     let started = Instant::now();
     while number(&result(&http, &url, "mach_finalizedBlock", json!([])).await["number"]) <= bad {
         assert!(

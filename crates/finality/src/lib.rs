@@ -5,8 +5,10 @@
 //! - [`state`]: per-block status (`pending`, `validated`, `invalid`, `alerted`), the finalized
 //!   head, the L1 alerts, and the circuit breaker, saved across restarts;
 //! - [`pipeline`]: the local verifier loop and the L1 `AlertConfirmed` watcher that feed it;
-//! - [`server`]: the JSON-RPC server (proxy, tags, breaker, `mach_*`, WebSocket heads).
+//! - [`server`]: the JSON-RPC server (proxy, tags, breaker, `mach_*`, WebSocket heads);
+//! - [`metrics`]: its Prometheus metrics at `/metrics`.
 
+pub mod metrics;
 pub mod pipeline;
 pub mod server;
 pub mod state;

@@ -73,14 +73,20 @@ pub struct Options {
 
 struct Ctx {
     options: Options,
+    metrics: crate::metrics::RpcMetrics,
     state: Shared,
     http: reqwest::Client,
     heads: watch::Receiver<Option<Head>>,
 }
 
-/// The router (serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the reset
-/// method is accepted from loopback peers only).
-pub fn router(options: Options, state: Shared, heads: watch::Receiver<Option<Head>>) -> Router {
+/// The router: JSON-RPC at `POST /`, WebSocket at `GET /`, Prometheus metrics at
+/// `GET /metrics`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the
+/// reset method is accepted from loopback peers only.
+pub fn router(
+    options: Options,
+    state: Shared,
+    heads: watch::Receiver<Option<Head>>,
+) -> Result<Router, prometheus::Error> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(64)
@@ -88,13 +94,19 @@ pub fn router(options: Options, state: Shared, heads: watch::Receiver<Option<Hea
         .unwrap_or_default();
     let ctx = Arc::new(Ctx {
         options,
+        metrics: crate::metrics::RpcMetrics::new()?,
         state,
         http,
         heads,
     });
-    Router::new()
+    Ok(Router::new()
         .route("/", get(websocket).post(http_body))
-        .with_state(ctx)
+        .route("/metrics", get(metrics))
+        .with_state(ctx))
+}
+
+async fn metrics(State(ctx): State<Arc<Ctx>>) -> String {
+    ctx.metrics.render(&lock(&ctx.state))
 }
 
 async fn http_body(
@@ -119,10 +131,21 @@ async fn one(ctx: &Ctx, peer: SocketAddr, call: Result<Call, (Value, RpcError)>)
     match call {
         Err((id, error)) => mach_jsonrpc::response(id, Err(error)),
         Ok(call) => {
+            use crate::metrics::Outcome;
             let id = call.id.clone();
             match answer(ctx, peer, call).await {
-                Answer::Local(result) => mach_jsonrpc::response(id, result),
-                Answer::Proxied(value) => value,
+                Answer::Local(result) => {
+                    ctx.metrics.request(match &result {
+                        Ok(_) => Outcome::Local,
+                        Err(e) if e.code == CIRCUIT_BREAKER_OPEN => Outcome::Refused,
+                        Err(_) => Outcome::Failed,
+                    });
+                    mach_jsonrpc::response(id, result)
+                }
+                Answer::Proxied(value) => {
+                    ctx.metrics.request(Outcome::Proxied);
+                    value
+                }
             }
         }
     }

@@ -327,6 +327,11 @@ impl FinalityState {
         Ok(was)
     }
 
+    /// How many blocks the local verifier found invalid.
+    pub fn invalid_blocks(&self) -> usize {
+        self.saved.invalid.len()
+    }
+
     /// Every alert confirmed on L1, oldest first.
     pub fn alerts(&self) -> &[L1Alert] {
         &self.saved.alerts
