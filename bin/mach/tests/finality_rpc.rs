@@ -313,6 +313,36 @@ async fn finality_rpc_reports_validated_blocks_alerts_and_breaks_the_circuit() {
     );
     // Chain reads that are not state still answer.
     result(&http, &url, "eth_blockNumber", json!([])).await;
+    // A batch: forwarded, local and refused calls answered in order, each under its own id.
+    let answers: Value = http
+        .post(&url)
+        .json(&json!([
+            {"jsonrpc": "2.0", "id": "a", "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": "b", "method": "mach_finalizedBlock", "params": []},
+            {"jsonrpc": "2.0", "id": "c", "method": "eth_getBalance", "params": [from, "latest"]},
+            {"jsonrpc": "2.0", "id": "d", "method": "eth_blockNumber", "params": []},
+        ]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&Value> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(
+        ids,
+        [&json!("a"), &json!("b"), &json!("c"), &json!("d")],
+        "{answers}"
+    );
+    assert_eq!(answers[0]["result"], "0x74c", "{answers}");
+    assert!(number(&answers[1]["result"]["number"]) < bad, "{answers}");
+    assert_eq!(answers[2]["error"]["code"], -32090, "{answers}");
+    assert!(answers[3]["result"].is_string(), "{answers}");
     let scraped = metrics(&http, &url).await;
     assert_eq!(
         sample(&scraped, "mach_rpc_circuit_breaker_open"),
@@ -329,7 +359,7 @@ async fn finality_rpc_reports_validated_blocks_alerts_and_breaks_the_circuit() {
         "{scraped}"
     );
     assert!(
-        scraped.contains("mach_rpc_requests_total{outcome=\"refused\"} 1"),
+        scraped.contains("mach_rpc_requests_total{outcome=\"refused\"} 2"),
         "{scraped}"
     );
 

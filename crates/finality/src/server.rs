@@ -116,34 +116,87 @@ async fn http_body(
 ) -> Response {
     let answer = match mach_jsonrpc::parse_body(&body) {
         Body::Single(call) => one(&ctx, peer, call).await,
-        Body::Batch(calls) => {
-            let mut out = Vec::with_capacity(calls.len());
-            for call in calls {
-                out.push(one(&ctx, peer, call).await);
-            }
-            Value::Array(out)
-        }
+        Body::Batch(calls) => batch(&ctx, peer, calls).await,
     };
     axum::Json(answer).into_response()
+}
+
+/// A batch: `mach_*` calls answered here, the others that pass the breaker and tag rules sent
+/// to the rollup as one batch (renumbered, their ids restored in the answers), in order.
+async fn batch(ctx: &Ctx, peer: SocketAddr, calls: Vec<Result<Call, (Value, RpcError)>>) -> Value {
+    let mut out = vec![Value::Null; calls.len()];
+    let mut forward: Vec<(usize, Value)> = Vec::new();
+    let mut requests = Vec::new();
+    for (index, call) in calls.into_iter().enumerate() {
+        match call {
+            Ok(call) if !call.method.starts_with("mach_") => {
+                let id = call.id.clone();
+                match gate(ctx, call) {
+                    Ok(mut request) => {
+                        request["id"] = json!(index);
+                        requests.push(request);
+                        forward.push((index, id));
+                    }
+                    Err(error) => out[index] = answered(ctx, id, Err(error)),
+                }
+            }
+            other => out[index] = one(ctx, peer, other).await,
+        }
+    }
+    if requests.is_empty() {
+        return Value::Array(out);
+    }
+    let answers = send(ctx, &Value::Array(requests)).await;
+    let mut by_index: std::collections::HashMap<u64, Value> = match answers {
+        Ok(Value::Array(answers)) => answers
+            .into_iter()
+            .filter_map(|a| Some((a.get("id")?.as_u64()?, a)))
+            .collect(),
+        _ => Default::default(),
+    };
+    for (index, id) in forward {
+        out[index] = match by_index.remove(&(index as u64)) {
+            Some(mut answer) => {
+                ctx.metrics.request(crate::metrics::Outcome::Proxied);
+                answer["id"] = id;
+                answer
+            }
+            None => answered(
+                ctx,
+                id,
+                Err(RpcError::new(
+                    ROLLUP_UNAVAILABLE,
+                    format!(
+                        "the rollup RPC {} did not answer this call of the batch",
+                        ctx.options.rollup_url
+                    ),
+                )),
+            ),
+        };
+    }
+    Value::Array(out)
+}
+
+/// The response to a call answered here, counted.
+fn answered(ctx: &Ctx, id: Value, result: Result<Value, RpcError>) -> Value {
+    use crate::metrics::Outcome;
+    ctx.metrics.request(match &result {
+        Ok(_) => Outcome::Local,
+        Err(e) if e.code == CIRCUIT_BREAKER_OPEN => Outcome::Refused,
+        Err(_) => Outcome::Failed,
+    });
+    mach_jsonrpc::response(id, result)
 }
 
 async fn one(ctx: &Ctx, peer: SocketAddr, call: Result<Call, (Value, RpcError)>) -> Value {
     match call {
         Err((id, error)) => mach_jsonrpc::response(id, Err(error)),
         Ok(call) => {
-            use crate::metrics::Outcome;
             let id = call.id.clone();
             match answer(ctx, peer, call).await {
-                Answer::Local(result) => {
-                    ctx.metrics.request(match &result {
-                        Ok(_) => Outcome::Local,
-                        Err(e) if e.code == CIRCUIT_BREAKER_OPEN => Outcome::Refused,
-                        Err(_) => Outcome::Failed,
-                    });
-                    mach_jsonrpc::response(id, result)
-                }
+                Answer::Local(result) => answered(ctx, id, result),
                 Answer::Proxied(value) => {
-                    ctx.metrics.request(Outcome::Proxied);
+                    ctx.metrics.request(crate::metrics::Outcome::Proxied);
                     value
                 }
             }
@@ -186,7 +239,19 @@ async fn answer(ctx: &Ctx, peer: SocketAddr, call: Call) -> Answer {
 }
 
 /// Proxies a call to the rollup, after the breaker and tag rules.
-async fn proxy(ctx: &Ctx, mut call: Call) -> Answer {
+async fn proxy(ctx: &Ctx, call: Call) -> Answer {
+    match gate(ctx, call) {
+        Ok(request) => match send(ctx, &request).await {
+            Ok(value) => Answer::Proxied(value),
+            Err(e) => Answer::Local(Err(e)),
+        },
+        Err(e) => Answer::Local(Err(e)),
+    }
+}
+
+/// The request for the rollup, or why the call is refused: the breaker (for state reads) and
+/// the block tags.
+fn gate(ctx: &Ctx, mut call: Call) -> Result<Value, RpcError> {
     if STATE_READS.contains(&call.method.as_str()) {
         let trip = lock(&ctx.state).breaker().cloned();
         if let Some(trip) = trip {
@@ -200,7 +265,7 @@ async fn proxy(ctx: &Ctx, mut call: Call) -> Answer {
                         ),
                     );
                     error.data = Some(json!(trip));
-                    return Answer::Local(Err(error));
+                    return Err(error);
                 }
                 BreakerMode::Warn => {
                     tracing::warn!(method = %call.method, reason = %trip.reason, "circuit breaker open (warn only): answering anyway")
@@ -208,33 +273,30 @@ async fn proxy(ctx: &Ctx, mut call: Call) -> Answer {
             }
         }
     }
-    if let Err(e) = rewrite_tags(ctx, &mut call.params) {
-        return Answer::Local(Err(e));
-    }
-    let request =
-        json!({"jsonrpc": "2.0", "id": call.id, "method": call.method, "params": call.params});
-    let sent = ctx
-        .http
-        .post(&ctx.options.rollup_url)
-        .json(&request)
-        .send()
-        .await;
+    rewrite_tags(ctx, &mut call.params)?;
+    Ok(json!({"jsonrpc": "2.0", "id": call.id, "method": call.method, "params": call.params}))
+}
+
+/// Posts `body` (a request or a batch) to the rollup; its answer as it came.
+async fn send(ctx: &Ctx, body: &Value) -> Result<Value, RpcError> {
     let unavailable = |e: String| {
-        Answer::Local(Err(RpcError::new(
+        RpcError::new(
             ROLLUP_UNAVAILABLE,
             format!(
                 "the rollup RPC {} did not answer: {e}",
                 ctx.options.rollup_url
             ),
-        )))
+        )
     };
-    match sent {
-        Ok(response) => match response.json::<Value>().await {
-            Ok(value) => Answer::Proxied(value),
-            Err(e) => unavailable(e.to_string()),
-        },
-        Err(e) => unavailable(e.to_string()),
-    }
+    ctx.http
+        .post(&ctx.options.rollup_url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .json::<Value>()
+        .await
+        .map_err(|e| unavailable(e.to_string()))
 }
 
 /// Replaces the block tags MACH answers for (`safe`, `finalized` as configured) with its block
@@ -376,13 +438,7 @@ async fn serve_socket(ctx: Arc<Ctx>, peer: SocketAddr, mut socket: WebSocket) {
                         mach_jsonrpc::response(call.id, Ok(json!(was)))
                     }
                     Body::Single(call) => one(&ctx, peer, call).await,
-                    Body::Batch(calls) => {
-                        let mut out = Vec::new();
-                        for call in calls {
-                            out.push(one(&ctx, peer, call).await);
-                        }
-                        Value::Array(out)
-                    }
+                    Body::Batch(calls) => batch(&ctx, peer, calls).await,
                 };
                 if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
                     return;
