@@ -13,7 +13,8 @@
 //!   store; every block is validated once, in order; an alert the node refused is resent after
 //!   restarts and delivered exactly once.
 //! - Reorg: validated blocks replaced by anvil's `anvil_reorg` are re-validated from the common
-//!   ancestor, without an alert.
+//!   ancestor, without an alert; a reorg to a chain of the same height is noticed while up to
+//!   date, without waiting for a longer chain.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -683,6 +684,40 @@ async fn a_reorg_of_validated_blocks_is_revalidated_from_the_common_ancestor_wit
             assert_eq!(five.number, 5);
         }
         other => panic!("expected a reorg to block 2 and blocks 3 to 5 valid, got {other:?}"),
+    }
+    assert!(rig.node.alerts().is_empty(), "{:?}", rig.node.alerts());
+}
+
+/// A reorg to a chain of the same height (nothing longer follows) is noticed while up to date,
+/// at once, and re-validated without an alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_height_reorg_is_noticed_while_up_to_date() {
+    let rig = Rig::new().await;
+    for _ in 0..4 {
+        rig.transfer(b"").await;
+    }
+    let db = tempfile::tempdir().unwrap();
+    let follower = rig.follower(db.path()).await;
+    assert_eq!(
+        valid_numbers(&follow_to_head(&follower, false).await),
+        [2, 3, 4]
+    );
+    let ancestor = rig.hash_of(2).await;
+    let from = rig.anvil.dev_signer(0).unwrap().address();
+    let to = rig.anvil.dev_signer(4).unwrap().address();
+    rig.anvil_rpc(
+        "anvil_reorg",
+        json!([2, [[{"from": from, "to": to, "value": "0x7"}, 0]]]),
+    )
+    .await;
+    let replaced = [rig.hash_of(3).await, rig.hash_of(4).await];
+    let outcomes = follow_to_head(&follower, false).await;
+    match &outcomes[..] {
+        [Outcome::Reorg(back), Outcome::Valid(three), Outcome::Valid(four)] => {
+            assert_eq!((back.number, back.hash), (2, ancestor));
+            assert_eq!([three.hash, four.hash], replaced);
+        }
+        other => panic!("expected a reorg to block 2 and blocks 3 and 4 valid, got {other:?}"),
     }
     assert!(rig.node.alerts().is_empty(), "{:?}", rig.node.alerts());
 }

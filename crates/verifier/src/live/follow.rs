@@ -335,6 +335,14 @@ impl Follower {
         self.metrics.latest(latest.to::<u64>());
         self.metrics.rpc_errors(self.rpc.failures());
         if next > latest.to::<u64>() {
+            // Up to date. A reorg to a chain no longer than ours shows only as another hash
+            // at our head: look, and rewind at once rather than when a longer chain appears.
+            if let Some(last) = last {
+                if self.head_replaced(last).await {
+                    *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    return self.rewind(last).await;
+                }
+            }
             return Ok(Outcome::UpToDate);
         }
         let (parent, parent_hash) = match self.block(next - 1).await {
@@ -578,6 +586,23 @@ impl Follower {
         }
         self.metrics.alerts_sent(self.node.delivered());
         Ok(())
+    }
+
+    /// Whether the RPC now has another block than `last` at its height (a failed or empty answer
+    /// is not taken as a reorg).
+    async fn head_replaced(&self, last: BlockRef) -> bool {
+        let answer: Result<serde_json::Value, _> = self
+            .rpc
+            .call(
+                "eth_getBlockByNumber",
+                json!([format!("{:#x}", last.number), false]),
+            )
+            .await;
+        let hash = answer
+            .ok()
+            .and_then(|block| block.get("hash").cloned())
+            .and_then(|hash| serde_json::from_value::<B256>(hash).ok());
+        hash.is_some_and(|hash| hash != last.hash)
     }
 
     /// Walks back from `last` to the newest validated block the node still has.
