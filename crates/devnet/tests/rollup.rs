@@ -20,12 +20,20 @@ use mach_devnet::rollup::{FaultKind, Network, Rollup, RollupConfig, RollupError}
 use mach_verifier::live::follow::{Follower, Outcome};
 use mach_verifier::BlockError;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// A strict follower of `rollup` alerting to a recording node, with its store in `db`.
-async fn follower(rollup: &Rollup, db: &Path) -> (Follower, support::Seen) {
-    support::alerting_follower(rollup.url(), &rollup.genesis_json(), db).await
+/// A strict follower of `rollup` (its store in the returned directory) alerting to a
+/// recording node, after it followed every block after `start`, all valid; also returns them.
+async fn follow_from(
+    rollup: &Rollup,
+    start: u64,
+    what: &str,
+) -> (tempfile::TempDir, Follower, support::Seen, Vec<(u64, B256)>) {
+    let db = tempfile::tempdir().unwrap();
+    let (follower, seen) =
+        support::alerting_follower(rollup.url(), &rollup.genesis_json(), db.path()).await;
+    let valid = follow_valid(&follower, start, what).await;
+    (db, follower, seen, valid)
 }
 
 /// Follows every block after `start`; all must be valid. Returns them.
@@ -99,14 +107,8 @@ async fn load_validates_and_each_fault_invalidates_exactly_one_block(network: Ne
         "{network}: {created} creations, {reverted} reverts, {logs} logs"
     );
 
-    let db = tempfile::tempdir().unwrap();
-    let (follower, seen) = follower(&rollup, db.path()).await;
-    let valid = follow_valid(
-        &follower,
-        start,
-        &format!("{network} (load seed {seed:#x})"),
-    )
-    .await;
+    let (_db, follower, seen, valid) =
+        follow_from(&rollup, start, &format!("{network} (load seed {seed:#x})")).await;
     assert_eq!(valid, produced, "{network}");
     let followed = started.elapsed();
 
@@ -336,14 +338,8 @@ async fn outside_transactions_land_in_the_next_block_and_blocks_stay_valid(netwo
         produced.push((block.number, block.hash));
     }
 
-    let db = tempfile::tempdir().unwrap();
-    let (follower, seen) = follower(&rollup, db.path()).await;
-    let valid = follow_valid(
-        &follower,
-        start,
-        &format!("{network} (load seed {seed:#x})"),
-    )
-    .await;
+    let (_db, follower, seen, valid) =
+        follow_from(&rollup, start, &format!("{network} (load seed {seed:#x})")).await;
     assert_eq!(valid, produced, "{network}");
     let followed = started.elapsed();
 
