@@ -15,9 +15,6 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Bytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use mach_devnet::{Anvil, AnvilConfig};
 use mach_verifier::live::follow::{Follower, Outcome};
 use mach_verifier::live::store::Store;
@@ -25,74 +22,24 @@ use mach_verifier::live::VerifierConfig;
 use mach_verifier::ChainRules;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod support;
+use support::RecordingProxy;
 
-/// A JSON-RPC proxy in front of anvil that records the block numbers of the full-block reads
-/// (`eth_getBlockByNumber(n, true)`) it answered, in order.
-#[derive(Default)]
-struct Proxy {
-    upstream: String,
-    http: reqwest::Client,
-    blocks: Mutex<Vec<u64>>,
-}
-
-impl Proxy {
-    async fn spawn(upstream: &str) -> (String, Arc<Self>) {
-        async fn relay(State(proxy): State<Arc<Proxy>>, Json(request): Json<Value>) -> Json<Value> {
-            let answer: Value = proxy
-                .http
-                .post(&proxy.upstream)
-                .json(&request)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let calls = match &request {
-                Value::Array(calls) => calls.clone(),
-                call => vec![call.clone()],
-            };
-            for call in calls {
-                if call["method"] == "eth_getBlockByNumber" && call["params"][1] == json!(true) {
-                    let hex = call["params"][0].as_str().unwrap().trim_start_matches("0x");
-                    let number = u64::from_str_radix(hex, 16).unwrap();
-                    proxy.blocks.lock().unwrap().push(number);
-                }
-            }
-            Json(answer)
+/// Waits (at most 10 s) until every block in `wanted` was read through `proxy`; panics if one
+/// was not.
+async fn wait_for(proxy: &RecordingProxy, wanted: std::ops::RangeInclusive<u64>, context: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let read = proxy.blocks();
+        if wanted.clone().all(|n| read.contains(&n)) {
+            return;
         }
-        let proxy = Arc::new(Self {
-            upstream: upstream.to_string(),
-            ..Self::default()
-        });
-        let app = Router::new()
-            .route("/", post(relay))
-            .with_state(proxy.clone());
-        let url = support::serve(app).await;
-        (url, proxy)
-    }
-
-    fn blocks(&self) -> Vec<u64> {
-        self.blocks.lock().unwrap().clone()
-    }
-
-    /// Waits (at most 10 s) until every block in `wanted` was read; panics if one was not.
-    async fn wait_for(&self, wanted: std::ops::RangeInclusive<u64>, context: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let read = self.blocks();
-            if wanted.clone().all(|n| read.contains(&n)) {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!("{context}: blocks {wanted:?} were not read ahead; read: {read:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        if Instant::now() > deadline {
+            panic!("{context}: blocks {wanted:?} were not read ahead; read: {read:?}");
         }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -179,7 +126,7 @@ async fn follow_range(
     head: u64,
     max_fetcher: usize,
 ) -> (Vec<(u64, B256, String)>, Vec<Value>, Vec<u64>) {
-    let (url, proxy) = Proxy::spawn(anvil.url()).await;
+    let (url, proxy) = RecordingProxy::spawn(anvil.url()).await;
     let db = tempfile::tempdir().unwrap();
     let (follower, seen) = follower(anvil, &url, max_fetcher, db.path()).await;
     let mut outcomes = Vec::new();
@@ -191,9 +138,12 @@ async fn follow_range(
         let (number, ..) = decided(&outcome);
         let ahead = (number + max_fetcher as u64 - 1).min(head);
         if max_fetcher > 1 {
-            proxy
-                .wait_for(number + 1..=ahead, &format!("validating block {number}"))
-                .await;
+            wait_for(
+                &proxy,
+                number + 1..=ahead,
+                &format!("validating block {number}"),
+            )
+            .await;
         } else {
             // Let anything that would run in the background show.
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -257,7 +207,7 @@ async fn blocks_read_ahead_then_reorganized_away_are_revalidated_without_alert()
         head = transfer(&anvil, &admin).await;
     }
     assert_eq!(head, 8);
-    let (url, proxy) = Proxy::spawn(anvil.url()).await;
+    let (url, proxy) = RecordingProxy::spawn(anvil.url()).await;
     let db = tempfile::tempdir().unwrap();
     let (follower, seen) = follower(&anvil, &url, 4, db.path()).await;
 
@@ -268,7 +218,7 @@ async fn blocks_read_ahead_then_reorganized_away_are_revalidated_without_alert()
             other => panic!("expected block {expected} valid, got {other:?}"),
         }
     }
-    proxy.wait_for(4..=6, "validating block 3").await;
+    wait_for(&proxy, 4..=6, "validating block 3").await;
     let ancestor = support::hash_of(&admin, 2).await;
     let mut orphaned = Vec::new();
     for n in 3..=8 {

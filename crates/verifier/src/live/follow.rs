@@ -549,8 +549,7 @@ impl Follower {
         let clock = self.clock.clone();
         tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
-            state.warm(&rules, &parent, &block);
-            let verdict = validate_block(&rules, &parent, &state, &block, Some(claimed));
+            let verdict = state.validate(&rules, &parent, &block, claimed);
             clock.add_total(started.elapsed());
             match verdict {
                 Ok(valid) => {

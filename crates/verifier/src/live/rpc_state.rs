@@ -11,10 +11,13 @@
 //!
 //! What one block proved carries to the next ([`StateCache`]): the accounts, slots, code and
 //! trie nodes of block N's post-state, computed here from proven values and the execution's
-//! changes, answer block N+1's reads without asking the RPC again. Besides the speed, this keeps
-//! the verifier's view independent of a node that rewrites recent history: a sequencer that
-//! injects a state change between blocks cannot make the verifier read the injected values for
-//! accounts it already knows.
+//! changes, answer block N+1's reads without asking the RPC again. A key never read before is
+//! also answered without the RPC when its path runs through carried nodes only (to its leaf, or
+//! to where it would be): the nodes hash up to the state root, so the walk is a proof. Accounts
+//! and slots created while following the chain are such keys, and so are absent keys in tries
+//! that are mostly known. Besides the speed, this keeps the verifier's view independent of a
+//! node that rewrites recent history: a sequencer that injects a state change between blocks
+//! cannot make the verifier read the injected values for accounts it already knows.
 //!
 //! The [`PreState`] methods block on RPC calls: call them from a blocking thread
 //! (`tokio::task::spawn_blocking`), never from an async task.
@@ -22,9 +25,10 @@
 use super::rpc::{Retry, RollupRpc, RpcFailure};
 use crate::sparse_trie::{path_of, ApplyError, SparseTrie};
 use crate::state::{account_update, Account, PreState, PreStateError, StateChanges};
-use crate::{ChainBlock, ChainRules};
+use crate::{validate_block, BlockError, ChainBlock, ChainRules, ValidBlock};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
+use alloy_rlp::Decodable;
 use alloy_trie::proof::verify_proof;
 use alloy_trie::{Nibbles, TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use serde::Deserialize;
@@ -71,6 +75,7 @@ pub struct PhaseClock {
     fetch: AtomicU64,
     root: AtomicU64,
     total: AtomicU64,
+    proofs: AtomicU64,
 }
 
 impl PhaseClock {
@@ -83,6 +88,16 @@ impl PhaseClock {
     /// Adds RPC waiting time during a validation (state reads).
     pub fn add_fetch(&self, d: Duration) {
         self.fetch.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts `n` `eth_getProof` calls.
+    pub fn add_proofs(&self, n: usize) {
+        self.proofs.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// `eth_getProof` calls made.
+    pub fn proofs(&self) -> u64 {
+        self.proofs.load(Ordering::Relaxed)
     }
 
     /// Adds root computation time.
@@ -120,27 +135,23 @@ impl PhaseClock {
 /// `eth_getProof` calls per batched request when reading ahead.
 const PREFETCH_BATCH: usize = 64;
 
-/// The dry run of [`RpcState::warm`]: known state as is, unknown accounts fetched one by one
-/// (senders and recipients are mostly known by then), unknown slots read as zero and noted.
-struct DryRun<'a> {
+/// The first run of [`RpcState::validate`]: known state as is, unknown accounts fetched one by
+/// one (senders and recipients are mostly known by then), unknown slots read as zero and noted.
+/// With nothing noted, every read was proven and the run is the validation itself, roots
+/// included; otherwise roots are refused and the noted slots fetched for a second run.
+struct FirstRun<'a> {
     state: &'a RpcState,
     missing: Mutex<BTreeMap<Address, BTreeSet<U256>>>,
 }
 
-impl PreState for DryRun<'_> {
+impl PreState for FirstRun<'_> {
     fn account(&self, address: Address) -> Result<Option<Account>, PreStateError> {
         self.state.account(address)
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, PreStateError> {
-        {
-            let cache = self.state.cache();
-            if let Some(value) = cache.storage.get(&(address, slot)) {
-                return Ok(*value);
-            }
-            if let Some(None) = cache.accounts.get(&address) {
-                return Ok(U256::ZERO);
-            }
+        if let Some(value) = self.state.cache().known_slot(address, slot) {
+            return Ok(value);
         }
         lock(&self.missing).entry(address).or_default().insert(slot);
         Ok(U256::ZERO)
@@ -154,12 +165,31 @@ impl PreState for DryRun<'_> {
         self.state.block_hash(number)
     }
 
-    fn state_root_after(&self, _: &StateChanges) -> Result<B256, PreStateError> {
-        Err(PreStateError::Backend("dry run: no roots".into()))
+    fn state_root_after(&self, changes: &StateChanges) -> Result<B256, PreStateError> {
+        self.complete()?;
+        self.state.state_root_after(changes)
     }
 
-    fn storage_root_after(&self, _: Address, _: &StateChanges) -> Result<B256, PreStateError> {
-        Err(PreStateError::Backend("dry run: no roots".into()))
+    fn storage_root_after(
+        &self,
+        address: Address,
+        changes: &StateChanges,
+    ) -> Result<B256, PreStateError> {
+        self.complete()?;
+        self.state.storage_root_after(address, changes)
+    }
+}
+
+impl FirstRun<'_> {
+    /// Whether every read so far was proven.
+    fn complete(&self) -> Result<(), PreStateError> {
+        if lock(&self.missing).is_empty() {
+            Ok(())
+        } else {
+            Err(PreStateError::Backend(
+                "first run read unknown slots: no roots".into(),
+            ))
+        }
     }
 }
 
@@ -218,6 +248,67 @@ impl StateCache {
         self.accounts.len() > MAX_CARRIED_ACCOUNTS
             || self.storage.len() > MAX_CARRIED_SLOTS
             || nodes > MAX_CARRIED_NODES
+    }
+
+    /// The account at `address` if this state knows it: already read, or read now through the
+    /// revealed nodes of the account trie from the state root. `None` when a node on the way
+    /// was never revealed.
+    fn known_account(&mut self, address: Address) -> Option<Option<Proven>> {
+        if let Some(known) = self.accounts.get(&address) {
+            return Some(*known);
+        }
+        let leaf = self
+            .account_trie
+            .get_under(self.state_root, &path_of(&keccak256(address)))
+            .ok()?;
+        let proven = match leaf {
+            None => None,
+            Some(rlp) => {
+                let leaf = TrieAccount::decode(&mut rlp.as_slice()).ok()?;
+                Some(Proven {
+                    account: Account {
+                        nonce: leaf.nonce,
+                        balance: leaf.balance,
+                        code_hash: leaf.code_hash,
+                    },
+                    storage_root: leaf.storage_root,
+                })
+            }
+        };
+        self.accounts.insert(address, proven);
+        if let Some(p) = proven {
+            if p.account.code_hash != KECCAK_EMPTY {
+                self.code_owner
+                    .entry(p.account.code_hash)
+                    .or_insert(address);
+            }
+        }
+        Some(proven)
+    }
+
+    /// Slot `slot` of `address` if this state knows it, as [`known_account`](Self::known_account)
+    /// does, through the account's storage trie.
+    fn known_slot(&mut self, address: Address, slot: U256) -> Option<U256> {
+        if let Some(value) = self.storage.get(&(address, slot)) {
+            return Some(*value);
+        }
+        let value = match self.known_account(address)? {
+            None => U256::ZERO,
+            Some(p) if p.storage_root == EMPTY_ROOT_HASH => U256::ZERO,
+            Some(p) => {
+                let leaf = self
+                    .storage_tries
+                    .get(&address)?
+                    .get_under(p.storage_root, &path_of(&keccak256(B256::from(slot))))
+                    .ok()?;
+                match leaf {
+                    None => U256::ZERO,
+                    Some(rlp) => U256::decode(&mut rlp.as_slice()).ok()?,
+                }
+            }
+        };
+        self.storage.insert((address, slot), value);
+        Some(value)
     }
 
     /// The storage trie of `address`, whose root is `storage_root` (a kept trie with another
@@ -409,6 +500,7 @@ impl RpcState {
     fn get_proof(&self, address: Address, slots: &[U256]) -> Result<ProofAnswer, PreStateError> {
         let keys: Vec<B256> = slots.iter().map(|s| B256::from(*s)).collect();
         let params = json!([address, keys, self.block_tag()]);
+        self.clock.add_proofs(1);
         self.wait(self.rpc.call_retrying("eth_getProof", params, self.retry))
             .map_err(|e: RpcFailure| {
                 backend(
@@ -471,12 +563,20 @@ impl RpcState {
         Ok(proven)
     }
 
-    /// Reads ahead, in few round trips, what `block` will touch: the accounts it names, then a
-    /// dry run of the block on what is known (unknown slots read as zero and are noted) whose
-    /// notes are fetched in one batch, one `eth_getProof` per account with all its slots.
-    /// Best effort: whatever this misses or cannot verify is fetched, and any failure reported,
-    /// when the real validation asks for it.
-    pub fn warm(&self, rules: &ChainRules, parent: &Sealed<Header>, block: &ChainBlock) {
+    /// Validates `block` (the child of this state's block, claimed to hash to `claimed`) in few
+    /// round trips. The accounts it names not known yet are fetched in one batch. Then a first
+    /// run on what is known: when it read no unknown slot, it is the validation. Otherwise the
+    /// slots it noted (read as zero) are fetched in one batch, one `eth_getProof` per account
+    /// with all its slots, and the block runs again, fetching whatever else it reads. The
+    /// prefetches are best effort: what they miss or cannot verify is fetched, and any failure
+    /// reported, when the run asks for it.
+    pub fn validate(
+        &self,
+        rules: &ChainRules,
+        parent: &Sealed<Header>,
+        block: &ChainBlock,
+        claimed: B256,
+    ) -> Result<ValidBlock, BlockError> {
         let header = block.header();
         let mut named: BTreeMap<Address, BTreeSet<U256>> = BTreeMap::new();
         named.insert(header.beneficiary, BTreeSet::new());
@@ -484,27 +584,34 @@ impl RpcState {
             named.insert(to, BTreeSet::new());
         }
         self.prefetch(named);
-        let dry = DryRun {
+        let first = FirstRun {
             state: self,
             missing: Mutex::default(),
         };
-        let _ = crate::validate_block(rules, parent, &dry, block, None);
-        let missing = dry.missing.into_inner().unwrap_or_else(|e| e.into_inner());
+        let verdict = validate_block(rules, parent, &first, block, Some(claimed));
+        let missing = first
+            .missing
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        if missing.is_empty() {
+            return verdict;
+        }
         self.prefetch(missing);
+        validate_block(rules, parent, self, block, Some(claimed))
     }
 
     /// Fetches and absorbs, in batches, the proofs of `wanted` accounts and slots not known yet.
     fn prefetch(&self, wanted: BTreeMap<Address, BTreeSet<U256>>) {
         let wanted: Vec<(Address, Vec<U256>)> = {
-            let cache = self.cache();
+            let mut cache = self.cache();
             wanted
                 .into_iter()
                 .filter_map(|(address, slots)| {
                     let slots: Vec<U256> = slots
                         .into_iter()
-                        .filter(|slot| !cache.storage.contains_key(&(address, *slot)))
+                        .filter(|slot| cache.known_slot(address, *slot).is_none())
                         .collect();
-                    let known = cache.accounts.contains_key(&address);
+                    let known = cache.known_account(address).is_some();
                     (!known || !slots.is_empty()).then_some((address, slots))
                 })
                 .collect()
@@ -517,6 +624,7 @@ impl RpcState {
                     ("eth_getProof", json!([address, keys, self.block_tag()]))
                 })
                 .collect();
+            self.clock.add_proofs(calls.len());
             let Ok(answers) = self.wait(self.rpc.batch(&calls)) else {
                 return;
             };
@@ -574,8 +682,8 @@ impl RpcState {
     }
 
     fn proven(&self, address: Address) -> Result<Option<Proven>, PreStateError> {
-        if let Some(cached) = self.cache().accounts.get(&address) {
-            return Ok(*cached);
+        if let Some(known) = self.cache().known_account(address) {
+            return Ok(known);
         }
         self.prove(address, &[])
     }
@@ -661,14 +769,8 @@ impl PreState for RpcState {
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, PreStateError> {
-        {
-            let cache = self.cache();
-            if let Some(value) = cache.storage.get(&(address, slot)) {
-                return Ok(*value);
-            }
-            if let Some(None) = cache.accounts.get(&address) {
-                return Ok(U256::ZERO);
-            }
+        if let Some(value) = self.cache().known_slot(address, slot) {
+            return Ok(value);
         }
         self.prove(address, &[slot])?;
         Ok(self

@@ -1,5 +1,6 @@
 //! What the live-verifier tests share: a node endpoint that records what the verifier sends,
-//! and a follower that alerts to it.
+//! a follower that alerts to it, and a proxy in front of the rollup RPC that records the calls
+//! the verifier makes.
 
 #![allow(clippy::unwrap_used, dead_code)]
 
@@ -73,6 +74,73 @@ pub fn alerts(seen: &Seen) -> Vec<Value> {
         })
         .cloned()
         .collect()
+}
+
+/// A JSON-RPC proxy in front of the rollup that records every call it relays (each call of a
+/// batch on its own), in order.
+#[derive(Default)]
+pub struct RecordingProxy {
+    upstream: String,
+    http: reqwest::Client,
+    calls: Mutex<Vec<Value>>,
+}
+
+impl RecordingProxy {
+    /// A proxy to `upstream`; returns its URL and the proxy.
+    pub async fn spawn(upstream: &str) -> (String, Arc<Self>) {
+        async fn relay(
+            State(proxy): State<Arc<RecordingProxy>>,
+            Json(request): Json<Value>,
+        ) -> Json<Value> {
+            let answer: Value = proxy
+                .http
+                .post(&proxy.upstream)
+                .json(&request)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let calls = match &request {
+                Value::Array(calls) => calls.clone(),
+                call => vec![call.clone()],
+            };
+            proxy.calls.lock().unwrap().extend(calls);
+            Json(answer)
+        }
+        let proxy = Arc::new(Self {
+            upstream: upstream.to_string(),
+            ..Self::default()
+        });
+        let app = Router::new()
+            .route("/", post(relay))
+            .with_state(proxy.clone());
+        (serve(app).await, proxy)
+    }
+
+    /// The parameters of every call of `method` relayed so far, in order.
+    pub fn params(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|call| call["method"] == method)
+            .map(|call| call["params"].clone())
+            .collect()
+    }
+
+    /// The numbers of the full blocks read (`eth_getBlockByNumber(n, true)`), in order.
+    pub fn blocks(&self) -> Vec<u64> {
+        self.params("eth_getBlockByNumber")
+            .into_iter()
+            .filter(|params| params[1] == json!(true))
+            .map(|params| {
+                let hex = params[0].as_str().unwrap().trim_start_matches("0x");
+                u64::from_str_radix(hex, 16).unwrap()
+            })
+            .collect()
+    }
 }
 
 /// Serves `app` on a free local port; returns its base URL, `http://127.0.0.1:PORT`.
