@@ -94,9 +94,14 @@ pub enum BenchCommand {
         /// validated and those read ahead).
         #[arg(long, default_value_t = 4)]
         max_fetcher: usize,
-        /// Print one JSON object (`blocks`, `transactions`, `max_fetcher`, `gas`, `seconds`,
-        /// `mgas_per_s`, `revm_mgas_per_s`, `peak_rss_mb`, `fetch_seconds`, `execute_seconds`,
-        /// `root_seconds`) instead of a table.
+        /// Older state the range starts from, comma-separated, one run each: N funded accounts
+        /// and N storage slots created before the range, which the range's transfers to known
+        /// accounts and its fresh slots then reach (keys the verifier has to prove first).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        prestate: Vec<usize>,
+        /// Print one JSON object per run (`blocks`, `transactions`, `prestate`, `max_fetcher`,
+        /// `gas`, `seconds`, `mgas_per_s`, `revm_mgas_per_s`, `peak_rss_mb`, `fetch_seconds`,
+        /// `execute_seconds`, `root_seconds`, `proofs`) instead of a table.
         #[arg(long)]
         json: bool,
         /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
@@ -134,9 +139,12 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             blocks,
             txs,
             max_fetcher,
+            prestate,
             json,
             write,
-        } => crate::bench_verifier::run(blocks, txs, max_fetcher, json, write.as_deref()),
+        } => {
+            crate::bench_verifier::run(blocks, txs, max_fetcher, &prestate, json, write.as_deref())
+        }
         BenchCommand::Validate {
             blocks,
             txs,

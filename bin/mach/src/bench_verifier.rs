@@ -5,7 +5,8 @@
 //! verifier in strict mode over JSON-RPC: blocks, proofs and code fetched from anvil, every
 //! block re-executed and its state root recomputed. The same blocks then go through the
 //! validation core from memory, starting from anvil's dump of the pre-range state, for the bare
-//! revm figure.
+//! revm figure. With `--prestate N` the range starts from an older state of N accounts and N
+//! slots that its load reaches, so keys have to be proven before they can be carried.
 
 use crate::bench::{build, cargo_run, machine, today, write_section};
 use anyhow::{bail, Context, Result};
@@ -39,8 +40,15 @@ const SELF_DESTRUCT: &str = "33ff";
 /// Runtime that always reverts.
 const REVERTER: &str = "60006000fd";
 
+/// Slots the writer creates per call while setting up the older state (about 11 Mgas).
+const PRESTATE_SLOTS_PER_CALL: usize = 500;
+/// Transfers per block while setting up the older state (12.6 Mgas).
+const PRESTATE_TRANSFERS_PER_BLOCK: usize = 600;
+
 /// Figures of one run.
 struct Figures {
+    prestate: usize,
+    proofs: u64,
     blocks: u64,
     transactions: usize,
     gas: u64,
@@ -56,71 +64,95 @@ pub fn run(
     blocks: u64,
     txs: usize,
     max_fetcher: usize,
+    prestate: &[usize],
     json: bool,
     write: Option<&Path>,
 ) -> Result<()> {
-    if blocks == 0 || txs == 0 || max_fetcher == 0 {
-        bail!("--blocks, --txs and --max-fetcher must be at least 1");
+    if blocks == 0 || txs == 0 || max_fetcher == 0 || prestate.is_empty() {
+        bail!("--blocks, --txs and --max-fetcher must be at least 1, and --prestate not empty");
     }
-    let figures = crate::operator::block_on(measure(blocks, txs, max_fetcher))?;
-    let secs = figures.live.as_secs_f64().max(1e-9);
-    let mgas = figures.gas as f64 / 1e6 / secs;
-    let revm_mgas = figures.gas as f64 / 1e6 / figures.revm.as_secs_f64().max(1e-9);
-    if json {
-        println!(
-            "{}",
-            json!({
-                "blocks": figures.blocks,
-                "transactions": figures.transactions,
-                "max_fetcher": max_fetcher,
-                "gas": figures.gas,
-                "seconds": secs,
-                "mgas_per_s": mgas,
-                "revm_mgas_per_s": revm_mgas,
-                "peak_rss_mb": figures.peak_rss_mb,
-                "fetch_seconds": figures.fetch.as_secs_f64(),
-                "execute_seconds": figures.execute.as_secs_f64(),
-                "root_seconds": figures.root.as_secs_f64(),
-            })
-        );
+    let mut rows = String::new();
+    for &older in prestate {
+        let figures = crate::operator::block_on(measure(blocks, txs, max_fetcher, older))?;
+        let secs = figures.live.as_secs_f64().max(1e-9);
+        let mgas = figures.gas as f64 / 1e6 / secs;
+        let revm_mgas = figures.gas as f64 / 1e6 / figures.revm.as_secs_f64().max(1e-9);
+        if json {
+            println!(
+                "{}",
+                json!({
+                    "blocks": figures.blocks,
+                    "transactions": figures.transactions,
+                    "prestate": figures.prestate,
+                    "max_fetcher": max_fetcher,
+                    "gas": figures.gas,
+                    "seconds": secs,
+                    "mgas_per_s": mgas,
+                    "revm_mgas_per_s": revm_mgas,
+                    "peak_rss_mb": figures.peak_rss_mb,
+                    "fetch_seconds": figures.fetch.as_secs_f64(),
+                    "execute_seconds": figures.execute.as_secs_f64(),
+                    "root_seconds": figures.root.as_secs_f64(),
+                    "proofs": figures.proofs,
+                })
+            );
+        }
+        rows.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.2} s | **{:.1}** | {:.1} | {:.2} s | {:.2} s | {:.2} s | {:.0} MB |\n",
+            figures.prestate,
+            figures.blocks,
+            figures.transactions,
+            figures.gas,
+            figures.proofs,
+            secs,
+            mgas,
+            revm_mgas,
+            figures.fetch.as_secs_f64(),
+            figures.execute.as_secs_f64(),
+            figures.root.as_secs_f64(),
+            figures.peak_rss_mb,
+        ));
     }
     let ahead = max_fetcher - 1;
+    let prestate_list = prestate
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let body = format!(
         "## Live verifier throughput (anvil rollup over JSON-RPC)\n\n\
-         Command: `{} bench verifier --blocks {blocks} --txs {txs} --max-fetcher {max_fetcher} --write docs/benchmarks.md`\n\n\
+         Command: `{} bench verifier --blocks {blocks} --txs {txs} --max-fetcher {max_fetcher} --prestate {prestate_list} --write docs/benchmarks.md`\n\n\
          Machine: {}; build: {}; date: {}\n\n\
          `mach bench verifier` starts an anvil rollup (Prague rules, manual mining), records \
          {blocks} blocks of about {txs} transactions each from {SENDERS} senders (transfers to \
-         known and to new accounts, calls that write fresh storage slots and log, deployments, \
-         calls to a contract that self-destructs, reverts), then follows them with the live verifier \
-         in strict mode with `[collector].max_fetcher = {max_fetcher}` (the block being validated \
-         and up to {ahead} after it fetched at one time, read ahead while it is validated): \
-         blocks, `eth_getProof` proofs and code over HTTP from anvil, each \
+         new accounts and to older ones, calls that write fresh storage slots and log, \
+         deployments, calls to a contract that self-destructs, reverts), then follows them with \
+         the live verifier in strict mode with `[collector].max_fetcher = {max_fetcher}` (the \
+         block being validated and up to {ahead} after it fetched at one time, read ahead while \
+         it is validated): blocks, `eth_getProof` proofs and code over HTTP from anvil, each \
          proof checked, each block re-executed and its state root recomputed on the sparse \
-         trie, state carried from block to block. Then the same blocks go through the \
-         validation core from memory (anvil's state dump before the range) for the bare revm \
-         figure. Peak RSS is the verifier process's (anvil excluded). Fetch is time spent \
-         waiting for anvil (a block read ahead counts only for the time validation waited for \
-         it), whose `eth_getProof` rebuilds the trie it proves from on every call, \
-         so it grows with the state (docs/decisions.md); execute includes the dry run that finds \
-         what to fetch in batches, so each block runs twice.\n\n\
-         | blocks | transactions | gas | end to end | Mgas/s | revm from memory, Mgas/s | fetch | execute | root | peak RSS |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n\
-         | {} | {} | {} | {:.2} s | {:.1} | {:.1} | {:.2} s | {:.2} s | {:.2} s | {:.0} MB |\n",
+         trie. Then the same blocks go through the validation core from memory (anvil's state \
+         dump before the range, whole tries rebuilt for each root) for the bare revm figure.\n\n\
+         What a block proved carries to the next: accounts and slots created during the range, \
+         and keys whose trie path runs through nodes already revealed, are read without the \
+         RPC, so a block costs a proof only for keys of older state it is first to touch. \
+         *Older state* is how many accounts, and as many slots of the contract whose fresh slots \
+         the load writes, exist before the range (created by setup blocks); the load's transfers \
+         to older accounts go to them. With 0 the range starts from little more than its own \
+         contracts, so after its first blocks nearly every key was created or revealed while \
+         following; the larger older state shows the cost of first touches, each an \
+         `eth_getProof` on which anvil rebuilds the whole trie it proves from (docs/decisions.md). \
+         A block runs once when every slot it reads is known; a block that reads unknown slots \
+         runs first to find them, has them fetched in one batch, and runs again. Fetch is time \
+         spent waiting for anvil (a block read ahead counts only for the time validation waited \
+         for it). Peak RSS is the verifier process's (anvil excluded).\n\n\
+         | older state | blocks | transactions | gas | `eth_getProof` calls | end to end | Mgas/s | revm from memory, Mgas/s | fetch | execute | root | peak RSS |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n\
+         {rows}",
         cargo_run(),
         machine(),
         build(),
         today(),
-        figures.blocks,
-        figures.transactions,
-        figures.gas,
-        secs,
-        mgas,
-        revm_mgas,
-        figures.fetch.as_secs_f64(),
-        figures.execute.as_secs_f64(),
-        figures.root.as_secs_f64(),
-        figures.peak_rss_mb,
     );
     if !json {
         print!("{body}");
@@ -208,7 +240,7 @@ fn tx(from: &str, nonce: u64, to: Option<&str>, gas: u64, value: u64, data: &str
     tx
 }
 
-async fn measure(blocks: u64, txs: usize, max_fetcher: usize) -> Result<Figures> {
+async fn measure(blocks: u64, txs: usize, max_fetcher: usize, prestate: usize) -> Result<Figures> {
     let mut config = AnvilConfig::validatable(CHAIN_ID);
     config.accounts = SENDERS;
     config.args.push("--no-mining".into());
@@ -249,6 +281,47 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize) -> Result<Figures>
     }
     let (store_word, writer, reverter, destructor) =
         (&contracts[0], &contracts[1], &contracts[2], &contracts[3]);
+
+    // The older state: funded accounts, then as many slots of the writer, in blocks under half
+    // the gas limit (a fuller block would need a base fee anvil does not charge).
+    let mut older: Vec<String> = Vec::with_capacity(prestate);
+    let mut transfers = Vec::with_capacity(prestate);
+    for k in 0..prestate {
+        let s = k % senders.len();
+        let to = format!("0x{:040x}", 0xbeef_0000_0000u64 + k as u64);
+        transfers.push((
+            "eth_sendTransaction",
+            json!([tx(&senders[s], nonces[s], Some(&to), 21_000, 1, "")]),
+        ));
+        nonces[s] += 1;
+        older.push(to);
+    }
+    let mut setup: Vec<Vec<(&str, Value)>> = transfers
+        .chunks(PRESTATE_TRANSFERS_PER_BLOCK)
+        .map(<[_]>::to_vec)
+        .collect();
+    let mut slots = prestate;
+    while slots > 0 {
+        let n = slots.min(PRESTATE_SLOTS_PER_CALL);
+        let gas = 100_000 + 25_000 * n as u64;
+        let data = format!("{n:064x}");
+        setup.push(vec![(
+            "eth_sendTransaction",
+            json!([tx(deployer, nonces[0], Some(writer), gas, 0, &data)]),
+        )]);
+        nonces[0] += 1;
+        slots -= n;
+    }
+    for calls in &setup {
+        node.batch(calls).await?;
+        node.call("evm_mine", json!([])).await?;
+    }
+    if !setup.is_empty() {
+        let status = node.call("txpool_status", json!([])).await?;
+        if hex_u64(&status["pending"]).unwrap_or(0) != 0 {
+            bail!("setting up the older state left transactions pending: {status}");
+        }
+    }
     let start = node.number().await?;
     let dump = node.call("anvil_dumpState", json!([])).await?;
     let pre_state = state_from_dump(&dump)?;
@@ -266,7 +339,7 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize) -> Result<Figures>
             let fresh = format!("0x{:040x}", 0xf00d_0000_0000u64 + block * 10_000 + i as u64);
             let t = match i % 10 {
                 0 | 1 => tx(from, nonce, Some(&fresh), 21_000, 1, ""),
-                2 | 3 => tx(
+                2 => tx(
                     from,
                     nonce,
                     Some(&senders[(s + 1) % senders.len()]),
@@ -274,6 +347,13 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize) -> Result<Figures>
                     7,
                     "",
                 ),
+                3 => {
+                    let to = match older.len() {
+                        0 => &senders[(s + 1) % senders.len()],
+                        n => &older[(block as usize * txs + i) % n],
+                    };
+                    tx(from, nonce, Some(to), 21_000, 7, "")
+                }
                 4..=6 => tx(
                     from,
                     nonce,
@@ -347,6 +427,8 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize) -> Result<Figures>
             .context("the in-memory pass stopped")??;
     let phases = follower.phases();
     Ok(Figures {
+        prestate,
+        proofs: phases.proofs(),
         blocks: validated,
         transactions,
         gas,
