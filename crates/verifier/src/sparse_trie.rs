@@ -9,12 +9,12 @@
 //! to reveal; the caller reveals a proof through it and applies the changes again to a fresh copy
 //! (see [`SparseTrie::apply`]).
 
-use alloy_primitives::{keccak256, Bytes, B256};
+use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_rlp::{Decodable, EMPTY_STRING_CODE};
 use alloy_trie::nodes::{
     BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode, TrieNode, CHILD_INDEX_RANGE,
 };
-use alloy_trie::{Nibbles, TrieMask, EMPTY_ROOT_HASH};
+use alloy_trie::{Nibbles, TrieAccount, TrieMask, EMPTY_ROOT_HASH};
 use std::collections::HashMap;
 
 /// Why a change could not be applied.
@@ -26,6 +26,9 @@ pub enum TrieError {
     /// A proof node does not decode.
     #[error("undecodable trie node {0}: {1}")]
     Decode(B256, String),
+    /// A leaf's value is not what the trie holds (an account, a slot value).
+    #[error("undecodable leaf value: {0}")]
+    Leaf(String),
 }
 
 fn hex_nibbles(nibbles: &[u8]) -> String {
@@ -170,6 +173,31 @@ impl SparseTrie {
                 Node::Hash(_) => return Err(TrieError::Blinded(path)),
             }
         }
+    }
+
+    /// The account of `address` in the state trie whose root is `root`, read as
+    /// [`get_under`](Self::get_under) reads.
+    pub fn account_under(
+        &self,
+        root: B256,
+        address: Address,
+    ) -> Result<Option<TrieAccount>, TrieError> {
+        self.get_under(root, &path_of(&keccak256(address)))?
+            .map(|rlp| {
+                TrieAccount::decode(&mut rlp.as_slice())
+                    .map_err(|e| TrieError::Leaf(format!("account {address}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Slot `slot` of the storage trie whose root is `root` (zero when absent), read as
+    /// [`get_under`](Self::get_under) reads.
+    pub fn slot_under(&self, root: B256, slot: U256) -> Result<U256, TrieError> {
+        self.get_under(root, &path_of(&keccak256(B256::from(slot))))?
+            .map_or(Ok(U256::ZERO), |rlp| {
+                U256::decode(&mut rlp.as_slice())
+                    .map_err(|e| TrieError::Leaf(format!("slot {slot}: {e}")))
+            })
     }
 
     /// A trie with root `root` over the same revealed nodes.

@@ -32,6 +32,16 @@ pub struct Account {
     pub code_hash: B256,
 }
 
+impl From<alloy_trie::TrieAccount> for Account {
+    fn from(leaf: alloy_trie::TrieAccount) -> Self {
+        Self {
+            nonce: leaf.nonce,
+            balance: leaf.balance,
+            code_hash: leaf.code_hash,
+        }
+    }
+}
+
 impl Account {
     /// True for an account with no nonce, no balance and no code (EIP-161 "empty").
     pub fn is_empty(&self) -> bool {

@@ -28,7 +28,6 @@ use crate::state::{account_update, Account, PreState, PreStateError, StateChange
 use crate::{validate_block, BlockError, ChainBlock, ChainRules, ValidBlock};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
-use alloy_rlp::Decodable;
 use alloy_trie::proof::verify_proof;
 use alloy_trie::{Nibbles, TrieAccount, EMPTY_ROOT_HASH, KECCAK_EMPTY};
 use serde::Deserialize;
@@ -257,24 +256,14 @@ impl StateCache {
         if let Some(known) = self.accounts.get(&address) {
             return Some(*known);
         }
-        let leaf = self
+        let proven = self
             .account_trie
-            .get_under(self.state_root, &path_of(&keccak256(address)))
-            .ok()?;
-        let proven = match leaf {
-            None => None,
-            Some(rlp) => {
-                let leaf = TrieAccount::decode(&mut rlp.as_slice()).ok()?;
-                Some(Proven {
-                    account: Account {
-                        nonce: leaf.nonce,
-                        balance: leaf.balance,
-                        code_hash: leaf.code_hash,
-                    },
-                    storage_root: leaf.storage_root,
-                })
-            }
-        };
+            .account_under(self.state_root, address)
+            .ok()?
+            .map(|leaf| Proven {
+                account: leaf.into(),
+                storage_root: leaf.storage_root,
+            });
         self.accounts.insert(address, proven);
         if let Some(p) = proven {
             if p.account.code_hash != KECCAK_EMPTY {
@@ -295,17 +284,11 @@ impl StateCache {
         let value = match self.known_account(address)? {
             None => U256::ZERO,
             Some(p) if p.storage_root == EMPTY_ROOT_HASH => U256::ZERO,
-            Some(p) => {
-                let leaf = self
-                    .storage_tries
-                    .get(&address)?
-                    .get_under(p.storage_root, &path_of(&keccak256(B256::from(slot))))
-                    .ok()?;
-                match leaf {
-                    None => U256::ZERO,
-                    Some(rlp) => U256::decode(&mut rlp.as_slice()).ok()?,
-                }
-            }
+            Some(p) => self
+                .storage_tries
+                .get(&address)?
+                .slot_under(p.storage_root, slot)
+                .ok()?,
         };
         self.storage.insert((address, slot), value);
         Some(value)

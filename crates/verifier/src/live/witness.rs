@@ -4,7 +4,7 @@
 //! code by its hash, and ancestor hashes along checked parent links from the parent, so a node
 //! that serves a wrong witness makes the block undecidable, never invalid.
 
-use crate::sparse_trie::{path_of, SparseTrie};
+use crate::sparse_trie::SparseTrie;
 use crate::state::{account_update, code_by_hash, Account, PreState, PreStateError, StateChanges};
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
@@ -75,15 +75,9 @@ impl WitnessState {
     }
 
     fn trie_account(&self, address: Address) -> Result<Option<TrieAccount>, PreStateError> {
-        let leaf = self
-            .nodes
-            .get_under(self.state_root, &path_of(&keccak256(address)))
-            .map_err(|e| incomplete(format!("account {address}: {e}")))?;
-        leaf.map(|rlp| {
-            TrieAccount::decode(&mut rlp.as_slice())
-                .map_err(|e| incomplete(format!("account {address} does not decode: {e}")))
-        })
-        .transpose()
+        self.nodes
+            .account_under(self.state_root, address)
+            .map_err(|e| incomplete(format!("account {address}: {e}")))
     }
 
     fn storage_root_with(
@@ -115,25 +109,16 @@ impl WitnessState {
 
 impl PreState for WitnessState {
     fn account(&self, address: Address) -> Result<Option<Account>, PreStateError> {
-        Ok(self.trie_account(address)?.map(|a| Account {
-            nonce: a.nonce,
-            balance: a.balance,
-            code_hash: a.code_hash,
-        }))
+        Ok(self.trie_account(address)?.map(Account::from))
     }
 
     fn storage(&self, address: Address, slot: U256) -> Result<U256, PreStateError> {
         let Some(account) = self.trie_account(address)? else {
             return Ok(U256::ZERO);
         };
-        let leaf = self
-            .nodes
-            .get_under(account.storage_root, &path_of(&keccak256(B256::from(slot))))
-            .map_err(|e| incomplete(format!("slot {slot} of {address}: {e}")))?;
-        leaf.map_or(Ok(U256::ZERO), |rlp| {
-            U256::decode(&mut rlp.as_slice())
-                .map_err(|e| incomplete(format!("slot {slot} of {address} does not decode: {e}")))
-        })
+        self.nodes
+            .slot_under(account.storage_root, slot)
+            .map_err(|e| incomplete(format!("slot {slot} of {address}: {e}")))
     }
 
     fn code(&self, code_hash: B256) -> Result<Bytes, PreStateError> {
