@@ -207,6 +207,34 @@ impl SparseTrie {
         trie
     }
 
+    /// Forgets the revealed nodes the root no longer reaches: the versions that changes
+    /// replaced, which a trie carried from block to block otherwise keeps.
+    pub fn prune(&mut self) {
+        let mut kept = HashMap::new();
+        let mut pending = vec![self.root.clone()];
+        while let Some(node) = pending.pop() {
+            let node = match node {
+                Node::Hash(hash) => match self.known.get(&hash) {
+                    Some(rlp) => {
+                        kept.insert(hash, rlp.clone());
+                        match decode(rlp) {
+                            Ok(node) => node,
+                            Err(_) => continue,
+                        }
+                    }
+                    None => continue,
+                },
+                node => node,
+            };
+            match node {
+                Node::Extension { child, .. } => pending.push(*child),
+                Node::Branch { children } => pending.extend(*children),
+                Node::Empty | Node::Hash(_) | Node::Leaf { .. } => {}
+            }
+        }
+        self.known = kept;
+    }
+
     /// How many proof nodes are revealed (the memory this trie holds, roughly).
     pub fn revealed(&self) -> usize {
         self.known.len()
@@ -746,5 +774,31 @@ mod tests {
             }
             assert_eq!(sparse.root(), full_trie(&state, &[]).0, "round {round}");
         }
+
+        // Pruning forgets the replaced versions, not what the root reaches.
+        let revealed = sparse.revealed();
+        let now = sparse.root();
+        sparse.prune();
+        assert!(
+            sparse.revealed() < revealed,
+            "{} of {revealed}",
+            sparse.revealed()
+        );
+        assert_eq!(sparse.root(), now);
+        for key in &existing[..40] {
+            assert_eq!(
+                sparse.get_under(now, &path_of(key)).unwrap().as_ref(),
+                state.get(key)
+            );
+        }
+        let forgotten = existing[..40]
+            .iter()
+            .filter(|key| sparse.get_under(root, &path_of(key)).is_err())
+            .count();
+        assert!(forgotten > 0, "the first root is still fully readable");
+        // What is kept is all reachable: pruning again drops nothing.
+        let kept = sparse.revealed();
+        sparse.prune();
+        assert_eq!(sparse.revealed(), kept);
     }
 }

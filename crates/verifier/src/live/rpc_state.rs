@@ -192,7 +192,8 @@ impl FirstRun<'_> {
     }
 }
 
-/// Bounds on what a [`StateCache`] carries; past them the next block starts afresh.
+/// Bounds on what a [`StateCache`] carries; past them it is compacted
+/// ([`StateCache::compact`]), and if that is not enough the next block starts afresh.
 const MAX_CARRIED_ACCOUNTS: usize = 100_000;
 const MAX_CARRIED_SLOTS: usize = 400_000;
 const MAX_CARRIED_NODES: usize = 400_000;
@@ -247,6 +248,18 @@ impl StateCache {
         self.accounts.len() > MAX_CARRIED_ACCOUNTS
             || self.storage.len() > MAX_CARRIED_SLOTS
             || nodes > MAX_CARRIED_NODES
+    }
+
+    /// Keeps only what cannot be read again without the RPC: the trie nodes the roots reach (not
+    /// the versions blocks replaced) and code. The accounts and slots already read are dropped;
+    /// the tries hold them, and the next read walks there again.
+    fn compact(&mut self) {
+        self.account_trie.prune();
+        for trie in self.storage_tries.values_mut() {
+            trie.prune();
+        }
+        self.accounts.clear();
+        self.storage.clear();
     }
 
     /// The account at `address` if this state knows it: already read, or read now through the
@@ -469,6 +482,9 @@ impl RpcState {
         cache
             .block_hashes
             .retain(|n, _| n.saturating_add(256) >= number);
+        if cache.too_big() {
+            cache.compact();
+        }
         (!cache.too_big()).then_some(cache)
     }
 
@@ -894,6 +910,51 @@ impl RpcState {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Accounts and slots read through the carried tries are the state's, before and after
+    /// compaction drops what was read.
+    #[test]
+    fn compaction_keeps_every_key_readable_through_the_tries() {
+        use crate::InMemoryState;
+        let mut state = InMemoryState::new();
+        let holders: Vec<Address> = (1..=30u8).map(Address::repeat_byte).collect();
+        for (i, address) in holders.iter().enumerate() {
+            let storage = (1..=i as u64)
+                .map(|slot| (U256::from(slot), U256::from(slot * 1000 + i as u64)))
+                .collect();
+            state.insert_account(*address, i as u64, U256::from(i), Bytes::new(), storage);
+        }
+        let (nodes, _) = state.witness();
+        let mut cache = StateCache::empty(7, state.state_root());
+        cache.account_trie.reveal(&nodes);
+        for address in &holders {
+            let mut trie = SparseTrie::new(state.storage_root_of(*address));
+            trie.reveal(&nodes);
+            cache.storage_tries.insert(*address, trie);
+        }
+        let read = |cache: &mut StateCache| {
+            for address in &holders {
+                let expected = state.account(*address).unwrap();
+                let known = cache.known_account(*address).unwrap();
+                assert_eq!(known.map(|p| p.account), expected, "{address}");
+                for slot in 0..=31u64 {
+                    let slot = U256::from(slot);
+                    assert_eq!(
+                        cache.known_slot(*address, slot),
+                        Some(state.storage(*address, slot).unwrap()),
+                        "{address} slot {slot}"
+                    );
+                }
+            }
+            let absent = Address::repeat_byte(0xee);
+            assert!(matches!(cache.known_account(absent), Some(None)));
+        };
+        read(&mut cache);
+        assert_eq!(cache.len(), (31, 30 * 32));
+        cache.compact();
+        assert_eq!(cache.len(), (0, 0));
+        read(&mut cache);
+    }
 
     #[test]
     fn search_finds_keys_under_a_prefix() {
