@@ -323,8 +323,8 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize, prestate: usize) -
         }
     }
     let start = node.number().await?;
+    // Decoded after following, so the peak RSS is the verifier's.
     let dump = node.call("anvil_dumpState", json!([])).await?;
-    let pre_state = state_from_dump(&dump)?;
 
     // The recorded range.
     let mut sent = 0usize;
@@ -408,6 +408,7 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize, prestate: usize) -
     }
     let live = started.elapsed();
     let peak_rss_mb = peak_rss_mb();
+    let pre_state = state_from_dump(&dump)?;
     if validated != end - start {
         bail!("validated {validated} blocks of {}", end - start);
     }
