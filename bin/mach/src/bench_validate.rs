@@ -44,8 +44,8 @@ pub fn run(spec: RangeSpec, runs: u32, json: bool, write: Option<&Path>) -> Resu
          and emits a log. Each block is validated as the verifier does: header rules, \
          transactions and withdrawals roots, sender recovery, re-execution with revm \
          (alloy-evm), gas used, receipts root, logs bloom and the post-state root over the whole \
-         in-memory state. Best of {runs} runs. Sender recovery (pure-Rust k256 ECDSA, through \
-         alloy-consensus) takes most of this time in a profile; validation is single-threaded.\n\n\
+         in-memory state. Best of {runs} runs. Senders are recovered with libsecp256k1 (the \
+         `secp256k1` feature of alloy-consensus); validation is single-threaded.\n\n\
          | blocks | transactions | gas | time | Mgas/s | blocks/s |\n\
          |---|---|---|---|---|---|\n\
          | {} | {} | {} | {:.1} ms | {:.1} | {:.1} |\n",

@@ -5,7 +5,8 @@
 //!   deviation, see tests/follow.rs) gets the same outcomes and the same alert as with 1; while
 //!   a block is validated the RPC is already asked for the three after it, and every block is
 //!   asked for once (an in-flight read is waited for, not repeated). With 1, nothing past the
-//!   block being validated is asked for.
+//!   block being validated is asked for. Either way the head is asked for once while catching
+//!   up, and once more to find the follower up to date.
 //! - Blocks read ahead and then replaced by `anvil_reorg` are only a cache: following rewinds to
 //!   the common ancestor and validates the new blocks, with no invalid outcome and no alert.
 
@@ -22,6 +23,7 @@ use mach_verifier::live::VerifierConfig;
 use mach_verifier::ChainRules;
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod support;
@@ -119,13 +121,13 @@ fn decided(outcome: &Outcome) -> (u64, B256, String) {
 }
 
 /// Follows blocks 2 to `head` with `max_fetcher` blocks at a time through a fresh proxy;
-/// returns the outcomes, the node's alerts and the full-block reads the RPC answered. With
-/// more than one, checks after each block that the blocks after it were read ahead.
+/// returns the outcomes, the node's alerts and the proxy (what the RPC was asked). With more
+/// than one, checks after each block that the blocks after it were read ahead.
 async fn follow_range(
     anvil: &Anvil,
     head: u64,
     max_fetcher: usize,
-) -> (Vec<(u64, B256, String)>, Vec<Value>, Vec<u64>) {
+) -> (Vec<(u64, B256, String)>, Vec<Value>, Arc<RecordingProxy>) {
     let (url, proxy) = RecordingProxy::spawn(anvil.url()).await;
     let db = tempfile::tempdir().unwrap();
     let (follower, seen) = follower(anvil, &url, max_fetcher, db.path()).await;
@@ -155,7 +157,7 @@ async fn follow_range(
         }
         outcomes.push(decided(&outcome));
     }
-    (outcomes, support::alerts(&seen), proxy.blocks())
+    (outcomes, support::alerts(&seen), proxy)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,8 +174,9 @@ async fn reading_ahead_asks_for_later_blocks_once_and_decides_as_reading_one_at_
     }
     assert_eq!(head, 10);
 
-    let (one, one_alerts, one_reads) = follow_range(&anvil, head, 1).await;
-    let (four, four_alerts, four_reads) = follow_range(&anvil, head, 4).await;
+    let (one, one_alerts, one_rpc) = follow_range(&anvil, head, 1).await;
+    let (four, four_alerts, four_rpc) = follow_range(&anvil, head, 4).await;
+    let (one_reads, four_reads) = (one_rpc.blocks(), four_rpc.blocks());
 
     assert_eq!(one.len() as u64, head - 1, "{one:?}");
     assert_eq!(four, one);
@@ -197,6 +200,10 @@ async fn reading_ahead_asks_for_later_blocks_once_and_decides_as_reading_one_at_
     first.sort_unstable();
     assert_eq!(first, [1, 2, 3, 4, 5], "{four_reads:?}");
     assert_eq!(four_reads[..2], [1, 2], "{four_reads:?}");
+    // The head: once to catch up, once to find nothing more.
+    for rpc in [&one_rpc, &four_rpc] {
+        assert_eq!(rpc.params("eth_blockNumber").len(), 2);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,6 +89,8 @@ pub struct Follower {
     alerts_due: std::sync::Mutex<Option<std::time::Instant>>,
     /// Blocks read ahead of the one being validated.
     ahead: ReadAhead,
+    /// The latest block number the RPC reported, while steps decide blocks up to it (0: ask).
+    known_latest: std::sync::atomic::AtomicU64,
 }
 
 /// A block read ahead: the task fetching it, which yields it with the hash the RPC claims.
@@ -179,6 +181,7 @@ impl Follower {
             metrics,
             carried: std::sync::Mutex::new(None),
             last_read: std::sync::Mutex::new(None),
+            known_latest: std::sync::atomic::AtomicU64::new(0),
             clock: Arc::default(),
             witness: std::sync::atomic::AtomicU8::new(0),
             alerts_due: std::sync::Mutex::new(None),
@@ -314,15 +317,37 @@ impl Follower {
     /// Validates the block after the last validated one (starting after `start` on a fresh
     /// store). Returns what happened; call again for the next block.
     pub async fn step(&self, start: u64) -> Result<Outcome, FollowError> {
+        let outcome = self.step_once(start).await;
+        if !matches!(outcome, Ok(Outcome::Valid(_) | Outcome::Invalid(..))) {
+            // Up to date, a reorg or an undecided block: ask for the head again next time.
+            self.known_latest.store(0, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// The latest block number: the one last reported while `next` is not past it (catching
+    /// up asks once, not at every block), else the RPC's.
+    async fn latest_for(&self, next: u64) -> Result<u64, RpcFailure> {
+        let known = self.known_latest.load(Ordering::Relaxed);
+        if next <= known {
+            return Ok(known);
+        }
+        let latest: alloy_primitives::U64 = self
+            .rpc
+            .call_retrying("eth_blockNumber", json!([]), self.retry)
+            .await?;
+        let latest = latest.to::<u64>();
+        self.known_latest.store(latest, Ordering::Relaxed);
+        self.metrics.latest(latest);
+        Ok(latest)
+    }
+
+    async fn step_once(&self, start: u64) -> Result<Outcome, FollowError> {
         self.resend_alerts().await?;
         let last = self.store.last_validated()?;
         let next = last.map_or(start + 1, |b| b.number + 1);
         // An RPC that stays down past the retries delays validation; it must not stop it.
-        let latest: alloy_primitives::U64 = match self
-            .rpc
-            .call_retrying("eth_blockNumber", json!([]), self.retry)
-            .await
-        {
+        let latest = match self.latest_for(next).await {
             Ok(latest) => latest,
             Err(e) => {
                 self.metrics.rpc_errors(self.rpc.failures());
@@ -332,9 +357,8 @@ impl Follower {
                 ));
             }
         };
-        self.metrics.latest(latest.to::<u64>());
         self.metrics.rpc_errors(self.rpc.failures());
-        if next > latest.to::<u64>() {
+        if next > latest {
             // Up to date. A reorg to a chain no longer than ours shows only as another hash
             // at our head: look, and rewind at once rather than when a longer chain appears.
             if let Some(last) = last {
@@ -377,7 +401,7 @@ impl Follower {
             };
         }
         tracing::info!("Pre validate block #{}({}) passed", this.number, this.hash);
-        self.read_ahead_from(next, latest.to::<u64>());
+        self.read_ahead_from(next, latest);
         let parent_header = Sealed::new_unchecked(parent.header().clone(), parent_hash);
         let started = std::time::Instant::now();
         let verdict = match self.config.validator.mode {
