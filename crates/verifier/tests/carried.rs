@@ -12,7 +12,6 @@
 use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::rpc::types::TransactionRequest;
-use mach_devnet::{Anvil, AnvilConfig};
 use mach_verifier::live::follow::Outcome;
 
 mod support;
@@ -24,11 +23,7 @@ const STORE_ONE: &str = "6006600c60003960066000f3600160003555";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_created_while_following_are_read_through_carried_nodes() {
-    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
-    anvil.space_timestamps().await.unwrap();
-    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
+    let (anvil, admin) = support::chain().await;
 
     // Block 1 pays dev account 2 (the follower starts after it). Block 2 creates the contract;
     // blocks 3 to 8 each write a fresh slot of it (SSTORE reads the slot's old value first).

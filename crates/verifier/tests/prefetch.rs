@@ -16,7 +16,7 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Bytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use mach_devnet::{Anvil, AnvilConfig};
+use mach_devnet::Anvil;
 use mach_verifier::live::follow::{Follower, Outcome};
 use mach_verifier::live::store::Store;
 use mach_verifier::live::VerifierConfig;
@@ -43,16 +43,6 @@ async fn wait_for(proxy: &RecordingProxy, wanted: std::ops::RangeInclusive<u64>,
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Anvil and a connection that sends as dev account 0.
-async fn chain() -> (Anvil, mach_chain::Connection) {
-    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
-    anvil.space_timestamps().await.unwrap();
-    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    (anvil, admin)
 }
 
 /// Mines a block with a transfer of 7 wei to dev account 2; returns its number.
@@ -162,7 +152,7 @@ async fn follow_range(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_ahead_asks_for_later_blocks_once_and_decides_as_reading_one_at_a_time() {
-    let (anvil, admin) = chain().await;
+    let (anvil, admin) = support::chain().await;
     for _ in 0..5 {
         transfer(&anvil, &admin).await;
     }
@@ -208,7 +198,7 @@ async fn reading_ahead_asks_for_later_blocks_once_and_decides_as_reading_one_at_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_read_ahead_then_reorganized_away_are_revalidated_without_alert() {
-    let (anvil, admin) = chain().await;
+    let (anvil, admin) = support::chain().await;
     let mut head = 0;
     for _ in 0..8 {
         head = transfer(&anvil, &admin).await;

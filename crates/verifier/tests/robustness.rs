@@ -29,7 +29,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use mach_devnet::{Anvil, AnvilConfig};
+use mach_devnet::Anvil;
 use mach_verifier::live::follow::{Follower, Outcome};
 use mach_verifier::live::rpc::RollupRpc;
 use mach_verifier::live::store::Store;
@@ -312,11 +312,7 @@ struct Rig {
 
 impl Rig {
     async fn new() -> Self {
-        let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
-        anvil.space_timestamps().await.unwrap();
-        let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-            .await
-            .unwrap();
+        let (anvil, admin) = support::chain().await;
         let (proxy_url, proxy) = Proxy::spawn(anvil.url()).await;
         let (node_url, node) = Node::spawn().await;
         // Queued alerts are resent at every step (retry wait 0).

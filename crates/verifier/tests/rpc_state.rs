@@ -10,13 +10,14 @@ use alloy::network::TransactionBuilder;
 use alloy::primitives::{Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use mach_devnet::{Anvil, AnvilConfig};
 use mach_verifier::live::rpc::{Retry, RollupRpc};
 use mach_verifier::live::rpc_state::RpcState;
 use mach_verifier::{validate_block, ChainBlock, ChainRules};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod support;
 
 /// A block from the RPC, re-encoded as the consensus block the validator decodes.
 async fn fetch(
@@ -47,16 +48,6 @@ fn alloy_rlp_encode<T: alloy::rlp::Encodable>(value: &T) -> Vec<u8> {
     out
 }
 
-/// Anvil with the rules the validator checks (see `AnvilConfig::validatable`).
-async fn anvil() -> (Anvil, mach_chain::Connection) {
-    let anvil = Anvil::spawn(&AnvilConfig::validatable(31_337)).unwrap();
-    anvil.space_timestamps().await.unwrap();
-    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    (anvil, admin)
-}
-
 /// Sends `tx` and waits for its block, whether it succeeds or reverts.
 async fn mine(conn: &mach_chain::Connection, tx: TransactionRequest) {
     let pending = conn
@@ -69,7 +60,7 @@ async fn mine(conn: &mach_chain::Connection, tx: TransactionRequest) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocks_validate_with_pre_state_over_rpc() {
-    let (anvil, admin) = anvil().await;
+    let (anvil, admin) = support::chain().await;
     let other = anvil.dev_signer(3).unwrap().address();
     // Init code: SSTORE(5, 1), SSTORE(6, 0x2a), return 10 bytes of (zero) code.
     let create = Bytes::from_static(&[
@@ -155,7 +146,7 @@ async fn blocks_validate_with_pre_state_over_rpc() {
 /// has become conformant and the allowance can go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anvil_keeps_cleared_storage_slots_in_its_trie() {
-    let (_anvil, admin) = anvil().await;
+    let (_anvil, admin) = support::chain().await;
     // Init code: SSTORE(5, 1), SSTORE(5, 0), return 10 bytes of code.
     let code = Bytes::from_static(&[
         0x60, 0x01, 0x60, 0x05, 0x55, 0x60, 0x00, 0x60, 0x05, 0x55, 0x60, 0x0a, 0x60, 0x00, 0xf3,

@@ -151,6 +151,17 @@ pub async fn serve(app: Router) -> String {
     url
 }
 
+/// Anvil with the rules the validator checks (`AnvilConfig::validatable`), and a connection
+/// that sends as dev account 0.
+pub async fn chain() -> (mach_devnet::Anvil, mach_chain::Connection) {
+    let anvil = mach_devnet::Anvil::spawn(&mach_devnet::AnvilConfig::validatable(31_337)).unwrap();
+    anvil.space_timestamps().await.unwrap();
+    let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    (anvil, admin)
+}
+
 /// The hash of block `number` as the chain serves it.
 pub async fn hash_of(admin: &mach_chain::Connection, number: u64) -> alloy::primitives::B256 {
     use alloy::providers::Provider;
