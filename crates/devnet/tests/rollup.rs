@@ -48,13 +48,19 @@ async fn follow_valid(follower: &Follower, start: u64, what: &str) -> Vec<(u64, 
     }
 }
 
-async fn load_validates_and_each_fault_invalidates_exactly_one_block(network: Network) {
-    let started = Instant::now();
+/// A fresh seed for the random load, printed so a failing run can be replayed.
+fn load_seed(network: Network) -> u64 {
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
     eprintln!("{network}: load seed {seed:#x}");
+    seed
+}
+
+async fn load_validates_and_each_fault_invalidates_exactly_one_block(network: Network) {
+    let started = Instant::now();
+    let seed = load_seed(network);
     let config = RollupConfig {
         network,
         chain_id: 901,
@@ -231,11 +237,7 @@ async fn landed(rollup: &Rollup, tx: B256) -> (u64, bool) {
 /// deposits, and every block validates; around a fault they wait for the block after it.
 async fn outside_transactions_land_in_the_next_block_and_blocks_stay_valid(network: Network) {
     let started = Instant::now();
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    eprintln!("{network}: load seed {seed:#x}");
+    let seed = load_seed(network);
     let config = RollupConfig {
         seed,
         ..RollupConfig::new(network, 902)
