@@ -109,8 +109,15 @@ pub enum BenchCommand {
         write: Option<PathBuf>,
     },
     /// Validate a generated block range from memory (transfers and contract calls, Cancun
-    /// rules) the way the verifier does, re-executing with revm, and report Mgas/s.
+    /// rules) the way the verifier does, re-executing with revm, and report Mgas/s; with
+    /// `--fixtures DIR`, re-validate real OP Stack blocks from their execution witnesses
+    /// instead and report each block's time and Mgas/s.
     Validate {
+        /// Real OP Stack block fixtures (files or directories, `.json` or `.json.gz`), e.g.
+        /// crates/verifier/tests/data/op-stack: each block is rebuilt once, then validated from
+        /// its witness (trie from the preimages, execution, every root) `--runs` times.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
         /// Blocks in the range.
         #[arg(long, default_value_t = 50)]
         blocks: usize,
@@ -124,7 +131,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         runs: u32,
         /// Print one JSON object (`blocks`, `transactions`, `gas`, `seconds`,
-        /// `mgas_per_second`, `blocks_per_second`) instead of a table.
+        /// `mgas_per_second`, `blocks_per_second`; with `--fixtures` one per block: `name`,
+        /// `chain_id`, `number`, `transactions`, `gas`, `preimages`, `seconds`,
+        /// `mgas_per_second`) instead of a table.
         #[arg(long)]
         json: bool,
         /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
@@ -146,6 +155,14 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             crate::bench_verifier::run(blocks, txs, max_fetcher, &prestate, json, write.as_deref())
         }
         BenchCommand::Validate {
+            fixtures: Some(fixtures),
+            runs,
+            json,
+            write,
+            ..
+        } => crate::bench_validate::run_fixtures(&fixtures, runs, json, write.as_deref()),
+        BenchCommand::Validate {
+            fixtures: None,
             blocks,
             txs,
             senders,

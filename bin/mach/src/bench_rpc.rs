@@ -32,7 +32,9 @@ async fn measure(
     seconds: u64,
     write: Option<&Path>,
 ) -> Result<()> {
-    let rollup = Anvil::spawn(&AnvilConfig::validatable(1868))?;
+    let rollup = Anvil::spawn(&AnvilConfig::validatable(
+        mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
+    ))?;
     rollup
         .space_timestamps()
         .await

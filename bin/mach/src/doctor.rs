@@ -4,8 +4,10 @@
 //! Checks, in order: the env file; the BLS (and, if named, ECDSA) key files and that their
 //! passwords decrypt them; the node's settings; `avs_configs.json`; the L1 RPC and its chain ID;
 //! per AVS, registration under the BLS key's operator ID and the allowlist; that the node's
-//! listen ports are free; with `--config`, that `mach-config.toml` parses and its rollup RPC
-//! answers. Secrets are never printed.
+//! listen ports are free; with `--genesis-config`, that the genesis file's OP Stack fork schedule
+//! agrees with the bundled Superchain registry (as `mach verifier` requires in strict and safe
+//! mode); with `--config`, that `mach-config.toml` parses and its rollup RPC answers (on the
+//! genesis file's chain). Secrets are never printed.
 
 use crate::envfile::Env;
 use crate::operator::block_on;
@@ -33,6 +35,14 @@ pub struct DoctorArgs {
     /// The verifier's `mach-config.toml`: checks it parses and its rollup RPC answers.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// The verifier's genesis file: checks its OP Stack fork schedule against the bundled
+    /// Superchain registry, as `mach verifier` does at start (and the rollup RPC's chain ID
+    /// against it).
+    #[arg(long, value_name = "FILE")]
+    genesis_config: Option<PathBuf>,
+    /// The `--chain-rules` the verifier runs with.
+    #[arg(long, value_enum, default_value_t = crate::verifier::ChainRulesSource::Genesis)]
+    chain_rules: crate::verifier::ChainRulesSource,
 }
 
 /// The printed outcome of the checks so far.
@@ -78,8 +88,12 @@ pub fn run(args: DoctorArgs) -> Result<()> {
         let conn = check_l1(&mut report, &env).await;
         check_avs_registration(&mut report, conn.as_ref(), avs.as_deref(), operator, bls_id).await;
         check_ports(&mut report, &env);
+        let chain_id = args
+            .genesis_config
+            .as_deref()
+            .and_then(|genesis| check_chain_rules(&mut report, genesis, args.chain_rules));
         if let Some(config) = &args.config {
-            check_verifier_config(&mut report, config).await;
+            check_verifier_config(&mut report, config, chain_id).await;
         }
         println!("{} checks passed, {} failed", report.passed, report.failed);
         if report.failed > 0 {
@@ -524,12 +538,47 @@ fn check_ports(report: &mut Report, env: &Env) {
     }
 }
 
-/// `mach-config.toml` parses and its rollup RPC answers `eth_chainId`.
+/// The genesis file gives chain rules, and its OP Stack fork schedule agrees with the bundled
+/// Superchain registry (or the registry does not list the chain, or `--chain-rules registry`
+/// replaces it): the same settlement `mach verifier` makes at start. Returns the chain ID.
+fn check_chain_rules(
+    report: &mut Report,
+    genesis: &Path,
+    source: crate::verifier::ChainRulesSource,
+) -> Option<u64> {
+    let rules = std::fs::read_to_string(genesis)
+        .map_err(|e| {
+            format!(
+                "cannot read {}: {e}; pass the verifier's genesis.json",
+                genesis.display()
+            )
+        })
+        .and_then(|text| {
+            mach_verifier::ChainRules::from_genesis_json(&text)
+                .map_err(|e| format!("{} is not a usable genesis file: {e}", genesis.display()))
+        });
+    let rules = match rules {
+        Ok(rules) => rules,
+        Err(fix) => {
+            report.fail("chain rules", fix);
+            return None;
+        }
+    };
+    let chain_id = rules.chain_id;
+    match mach_verifier::schedule::resolve(rules, source.into(), true) {
+        Ok(resolved) => report.ok("chain rules", resolved.note),
+        Err(e) => report.fail("chain rules", e.to_string().replace('\n', " ")),
+    }
+    Some(chain_id)
+}
+
+/// `mach-config.toml` parses and its rollup RPC answers `eth_chainId` (the genesis file's
+/// chain ID, when one was checked).
 ///
 /// This reads the file as plain TOML; once the live verifier (issue 8) lands it should load it
 /// with the verifier's own configuration type, so doctor and `mach verifier` agree on what is
 /// valid.
-async fn check_verifier_config(report: &mut Report, path: &Path) {
+async fn check_verifier_config(report: &mut Report, path: &Path, genesis_chain_id: Option<u64>) {
     let parsed = std::fs::read_to_string(path)
         .map_err(|e| {
             format!(
@@ -597,8 +646,15 @@ async fn check_verifier_config(report: &mut Report, path: &Path) {
             )),
         }
     };
-    match chain_id.await {
-        Ok(id) => report.ok("rollup RPC", format!("{url} is chain {id}")),
-        Err(fix) => report.fail("rollup RPC", fix),
+    match (chain_id.await, genesis_chain_id) {
+        (Ok(id), Some(expected)) if id != expected => report.fail(
+            "rollup RPC",
+            format!(
+                "{url} is chain {id} but the genesis file is chain {expected}; fix {key} in {} or --genesis-config",
+                path.display()
+            ),
+        ),
+        (Ok(id), _) => report.ok("rollup RPC", format!("{url} is chain {id}")),
+        (Err(fix), _) => report.fail("rollup RPC", fix),
     }
 }

@@ -47,6 +47,10 @@ pub struct RpcArgs {
     /// What an open circuit breaker does to state reads: refuse them, or only warn.
     #[arg(long, value_enum, default_value_t = Breaker::Enforce)]
     breaker: Breaker,
+    /// Where the OP Stack fork schedule comes from (as `mach verifier --chain-rules`): the
+    /// genesis file, which must agree with the bundled Superchain registry, or the registry.
+    #[arg(long, value_enum, default_value_t = crate::verifier::ChainRulesSource::Genesis)]
+    chain_rules: crate::verifier::ChainRulesSource,
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,10 +91,7 @@ pub fn main(args: RpcArgs) -> Result<()> {
     let mut config = mach_verifier::live::VerifierConfig::load(config)?;
     config.operator.enable = false;
     config.validator.mode = mach_verifier::live::Mode::Strict;
-    let genesis_text = std::fs::read_to_string(genesis)
-        .with_context(|| format!("cannot read {}", genesis.display()))?;
-    let rules = mach_verifier::ChainRules::from_genesis_json(&genesis_text)
-        .with_context(|| format!("{} is not a usable genesis file", genesis.display()))?;
+    let rules = crate::verifier::chain_rules(genesis, args.chain_rules, true)?;
     let options = Options {
         rollup_url: config.collector.url.clone(),
         safe: tag(args.safe_tag),

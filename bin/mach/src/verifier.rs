@@ -3,9 +3,10 @@
 //! suite's BlockchainTests through the same validator.
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use mach_verifier::schedule::ScheduleSource;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -27,6 +28,52 @@ pub struct VerifierArgs {
     /// The AVS name put in alerts (leave empty when [operator].url ends in /<avs_name>).
     #[arg(long, default_value = "")]
     avs_name: String,
+    /// Where the OP Stack fork schedule comes from: the genesis file (checked against the
+    /// bundled Superchain registry; strict and safe mode refuse to start when they differ), or
+    /// the registry's entry for the chain ID.
+    #[arg(long, value_enum, default_value_t = ChainRulesSource::Genesis)]
+    chain_rules: ChainRulesSource,
+}
+
+/// `--chain-rules`: which OP Stack fork schedule to validate by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ChainRulesSource {
+    /// The genesis file's, checked against the Superchain registry.
+    Genesis,
+    /// The Superchain registry's for the genesis file's chain ID.
+    Registry,
+}
+
+impl From<ChainRulesSource> for ScheduleSource {
+    fn from(source: ChainRulesSource) -> Self {
+        match source {
+            ChainRulesSource::Genesis => Self::Genesis,
+            ChainRulesSource::Registry => Self::Registry,
+        }
+    }
+}
+
+/// The chain rules to validate by: the genesis file's, settled against the bundled Superchain
+/// registry by `source` (see `mach_verifier::schedule`). `judges_blocks` (strict and safe
+/// mode) makes a genesis file that differs from the registry an error. Logs where the schedule
+/// came from.
+pub fn chain_rules(
+    genesis: &Path,
+    source: ChainRulesSource,
+    judges_blocks: bool,
+) -> Result<mach_verifier::ChainRules> {
+    let genesis_text = std::fs::read_to_string(genesis)
+        .with_context(|| format!("cannot read {}", genesis.display()))?;
+    let rules = mach_verifier::ChainRules::from_genesis_json(&genesis_text)
+        .with_context(|| format!("{} is not a usable genesis file", genesis.display()))?;
+    let resolved = mach_verifier::schedule::resolve(rules, source.into(), judges_blocks)
+        .with_context(|| format!("chain rules from {}", genesis.display()))?;
+    if resolved.warning {
+        tracing::warn!("{}", resolved.note);
+    } else {
+        tracing::info!("{}", resolved.note);
+    }
+    Ok(resolved.rules)
 }
 
 pub fn main(args: VerifierArgs) -> Result<()> {
@@ -37,10 +84,8 @@ pub fn main(args: VerifierArgs) -> Result<()> {
         bail!("pass --config mach-config.toml and --genesis-config genesis.json (or a subcommand, e.g. `mach verifier fixture`)");
     };
     let config = mach_verifier::live::VerifierConfig::load(config)?;
-    let genesis_text = std::fs::read_to_string(genesis)
-        .with_context(|| format!("cannot read {}", genesis.display()))?;
-    let rules = mach_verifier::ChainRules::from_genesis_json(&genesis_text)
-        .with_context(|| format!("{} is not a usable genesis file", genesis.display()))?;
+    let judges_blocks = config.validator.mode != mach_verifier::live::Mode::Unsafe;
+    let rules = chain_rules(genesis, args.chain_rules, judges_blocks)?;
     crate::operator::block_on(follow(
         config,
         rules,
@@ -208,15 +253,19 @@ fn prune(store: &mach_verifier::live::store::Store, finalized: u64) {
 
 #[derive(Subcommand, Debug)]
 pub enum VerifierCommand {
-    /// Run Ethereum BlockchainTests JSON fixtures (files, or directories searched recursively
-    /// for `.json`) through the block validator.
+    /// Run fixture files (or directories searched recursively for `.json` and `.json.gz`)
+    /// through the block validator: Ethereum BlockchainTests files and real OP Stack blocks,
+    /// told apart by their content.
     ///
     /// Prints `PASS name` or `FAIL name: reason` per test case and a last line
-    /// `N passed, M failed`; exits non-zero unless every case passed. A case passes when each
-    /// block without `expectException` is accepted, each block with it is rejected, and the
-    /// chain ends at `lastblockhash`.
+    /// `N passed, M failed`; exits non-zero unless every case passed. A BlockchainTests case
+    /// passes when each block without `expectException` is accepted, each block with it is
+    /// rejected, and the chain ends at `lastblockhash`. An OP Stack block passes when the block
+    /// rebuilt from its parent and payload attributes on its witness hashes to
+    /// `expected_block_hash` and the validator accepts it (or, with `"expect": "invalid"`, when
+    /// it is rejected; with `"expect": "undecided"`, when it cannot be decided).
     Fixture {
-        /// Fixture files or directories, e.g. ../shared/fixtures/ethereum-tests.
+        /// Fixture files or directories, e.g. crates/verifier/tests/data/op-stack.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Also print, under each case, every block the validator rejected and why.
@@ -237,7 +286,7 @@ pub fn run(cmd: VerifierCommand) -> Result<()> {
                         let expected = r.expected.as_deref().unwrap_or("no exception");
                         let _ = writeln!(
                             out,
-                            "  block {} rejected (fixture expects {expected}): {}",
+                            "  block {} not accepted (fixture expects {expected}): {}",
                             r.block, r.reason
                         );
                     }

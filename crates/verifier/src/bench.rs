@@ -1,5 +1,6 @@
-//! A synthetic Ethereum (Cancun) block range held in memory, for measuring how fast blocks are
-//! validated: ETH transfers and calls to a counter contract that reads, writes and logs.
+//! Measuring how fast blocks are validated: a synthetic Ethereum (Cancun) block range held in
+//! memory (ETH transfers and calls to a counter contract that reads, writes and logs), and real
+//! OP Stack blocks re-validated from their execution witnesses ([`validate_real_block`]).
 
 use std::time::{Duration, Instant};
 
@@ -260,4 +261,80 @@ mod tests {
             Err(BlockError::StateRoot { .. })
         ));
     }
+}
+
+/// One real OP Stack block re-validated from its execution witness.
+#[derive(Debug, Clone)]
+pub struct RealBlockMeasurement {
+    /// The fixture's name (chain and block number).
+    pub name: String,
+    /// The chain ID.
+    pub chain_id: u64,
+    /// The block number.
+    pub number: u64,
+    /// Transactions in the block.
+    pub transactions: usize,
+    /// Gas the block used.
+    pub gas: u64,
+    /// Preimages in the witness.
+    pub preimages: usize,
+    /// Fastest run: reading the witness into a pre-state (hashing every preimage) and
+    /// validating the block on it (header rules, roots, senders, execution, state root).
+    pub elapsed: Duration,
+}
+
+impl RealBlockMeasurement {
+    /// Millions of gas validated per second in the fastest run.
+    pub fn mgas_per_second(&self) -> f64 {
+        self.gas as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Re-validates the real block of `fixture` `runs` times, as the live verifier validates a
+/// block on a node's `debug_executionWitness`, and keeps the fastest run. The block is first
+/// rebuilt from the fixture's payload attributes; an error when that fails or does not give the
+/// real block's hash, since only a real block is worth measuring.
+pub fn validate_real_block(
+    fixture: &crate::fixture::op_stack::OpBlockFixture,
+    runs: u32,
+) -> Result<RealBlockMeasurement, String> {
+    let block = match fixture.check() {
+        crate::fixture::op_stack::Outcome::Valid(block) => ChainBlock::Optimism(*block),
+        other => {
+            return Err(format!(
+                "{}: not a valid real block: {other:?}",
+                fixture.name
+            ))
+        }
+    };
+    let mut best: Option<Duration> = None;
+    for _ in 0..runs.max(1) {
+        let witness =
+            crate::live::witness::ExecutionWitness::from_preimages(fixture.witness.clone());
+        let started = Instant::now();
+        let pre = crate::live::witness::WitnessState::new(&fixture.parent, witness);
+        validate_block(
+            &fixture.rules,
+            &fixture.parent,
+            &pre,
+            &block,
+            Some(fixture.expected_block_hash),
+        )
+        .map_err(|e| format!("{}: {e}", fixture.name))?;
+        let elapsed = started.elapsed();
+        best = Some(best.map_or(elapsed, |b| b.min(elapsed)));
+    }
+    let header = block.header();
+    Ok(RealBlockMeasurement {
+        name: fixture.name.clone(),
+        chain_id: fixture.rules.chain_id,
+        number: header.number,
+        transactions: match &block {
+            ChainBlock::Optimism(b) => b.body.transactions.len(),
+            ChainBlock::Ethereum(b) => b.body.transactions.len(),
+        },
+        gas: header.gas_used,
+        preimages: fixture.witness.len(),
+        elapsed: best.unwrap_or_default(),
+    })
 }

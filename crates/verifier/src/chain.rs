@@ -1,6 +1,12 @@
 //! Chain rules: which forks are active at a block, and the chain's EIP-1559 and blob parameters,
 //! read from a geth-style `genesis.json` (`config` section), with the OP Stack rules when the
-//! config has an `optimism` section.
+//! config has an `optimism` section, or from an op-node rollup config (`rollup.json`).
+//!
+//! OP Stack forks are cumulative: a fork whose own time is missing, or later than a later fork's,
+//! is active from that later fork on. Each OP fork brings the Ethereum fork it is built on at its
+//! own time: Canyon Shanghai, Ecotone Cancun, Isthmus Prague, Karst Osaka.
+
+use std::collections::BTreeMap;
 
 use alloy_eips::{eip1559::BaseFeeParams, eip7840::BlobParams};
 use alloy_evm::eth::spec::EthExecutorSpec;
@@ -8,6 +14,8 @@ use alloy_hardforks::{EthereumHardfork, EthereumHardforks, ForkCondition};
 use alloy_op_hardforks::{OpHardfork, OpHardforks};
 use alloy_primitives::{address, Address, U256};
 use serde_json::Value;
+
+use crate::registry::{OpFork, RegistryChain};
 
 /// Address of the Ethereum mainnet deposit contract, the default source of EIP-6110 deposit
 /// requests when a Prague chain config names none.
@@ -47,7 +55,39 @@ pub struct OpParams {
     /// after the deposit instead of before it, and the receipts root commits to that. anvil 1.7's
     /// `--network optimism` does this; see docs/decisions.md.
     pub quirk_deposit_receipt_nonce_after: bool,
-    forks: Vec<(OpHardfork, ForkCondition)>,
+    /// The Superchain registry's per-chain `keep_karst_upgrade_gas` (Soneium: true): the chain
+    /// kept the Karst activation block's extra gas limit. Carried for reports; it changes no rule
+    /// checked here, since the verifier takes each block's gas limit from the block (the limit
+    /// comes from L1 derivation, which the verifier does not redo).
+    pub keep_karst_upgrade_gas: bool,
+    /// Block number of the Bedrock activation (the chain's first OP Stack block).
+    bedrock_block: u64,
+    /// Effective activation time (seconds) of every scheduled OP fork, cumulative.
+    forks: BTreeMap<OpFork, u64>,
+}
+
+impl OpParams {
+    /// The effective activation time (seconds) of each scheduled OP fork.
+    pub fn schedule(&self) -> &BTreeMap<OpFork, u64> {
+        &self.forks
+    }
+}
+
+/// Makes a fork schedule cumulative: a fork is active no later than any later fork.
+fn cumulative(mut forks: BTreeMap<OpFork, u64>) -> BTreeMap<OpFork, u64> {
+    let mut earliest_later: Option<u64> = None;
+    for fork in OpFork::ALL.iter().rev() {
+        let own = forks.get(fork).copied();
+        let effective = match (own, earliest_later) {
+            (Some(own), Some(later)) => Some(own.min(later)),
+            (own, later) => own.or(later),
+        };
+        if let Some(time) = effective {
+            forks.insert(*fork, time);
+            earliest_later = Some(time);
+        }
+    }
+    forks
 }
 
 /// The consensus rules of one chain: fork activations by block number or timestamp, chain id,
@@ -86,28 +126,29 @@ const ETH_TIME_FORKS: &[(&str, EthereumHardfork)] = &[
     ("osakaTime", EthereumHardfork::Osaka),
 ];
 
-const OP_TIME_FORKS: &[(&str, OpHardfork, Option<EthereumHardfork>)] = &[
-    ("regolithTime", OpHardfork::Regolith, None),
-    (
-        "canyonTime",
-        OpHardfork::Canyon,
-        Some(EthereumHardfork::Shanghai),
-    ),
-    (
-        "ecotoneTime",
-        OpHardfork::Ecotone,
-        Some(EthereumHardfork::Cancun),
-    ),
-    ("fjordTime", OpHardfork::Fjord, None),
-    ("graniteTime", OpHardfork::Granite, None),
-    ("holoceneTime", OpHardfork::Holocene, None),
-    (
-        "isthmusTime",
-        OpHardfork::Isthmus,
-        Some(EthereumHardfork::Prague),
-    ),
-    ("jovianTime", OpHardfork::Jovian, None),
+/// The Ethereum fork each OP fork brings, at the OP fork's time.
+const OP_BRINGS: &[(OpFork, EthereumHardfork)] = &[
+    (OpFork::Canyon, EthereumHardfork::Shanghai),
+    (OpFork::Ecotone, EthereumHardfork::Cancun),
+    (OpFork::Isthmus, EthereumHardfork::Prague),
+    (OpFork::Karst, EthereumHardfork::Osaka),
 ];
+
+/// The OP fork an alloy hardfork names (Bedrock and Interop are not scheduled by time here).
+fn op_fork_of(fork: OpHardfork) -> Option<OpFork> {
+    Some(match fork {
+        OpHardfork::Regolith => OpFork::Regolith,
+        OpHardfork::Canyon => OpFork::Canyon,
+        OpHardfork::Ecotone => OpFork::Ecotone,
+        OpHardfork::Fjord => OpFork::Fjord,
+        OpHardfork::Granite => OpFork::Granite,
+        OpHardfork::Holocene => OpFork::Holocene,
+        OpHardfork::Isthmus => OpFork::Isthmus,
+        OpHardfork::Jovian => OpFork::Jovian,
+        OpHardfork::Karst => OpFork::Karst,
+        _ => return None,
+    })
+}
 
 fn quantity(config: &Value, field: &str) -> Result<Option<u64>, ChainConfigError> {
     let bad = |v: &Value| ChainConfigError::BadField {
@@ -130,6 +171,17 @@ fn quantity(config: &Value, field: &str) -> Result<Option<u64>, ChainConfigError
                 .ok_or_else(|| bad(&Value::String(s.clone())))
         }
         Some(other) => Err(bad(other)),
+    }
+}
+
+fn flag(config: &Value, field: &str) -> Result<bool, ChainConfigError> {
+    match config.get(field) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(on)) => Ok(*on),
+        Some(other) => Err(ChainConfigError::BadField {
+            field: field.to_string(),
+            value: other.to_string(),
+        }),
     }
 }
 
@@ -180,39 +232,23 @@ impl ChainRules {
         let optimism = match op_section {
             None => None,
             Some(section) => {
-                let mut op_forks = vec![(
-                    OpHardfork::Bedrock,
-                    ForkCondition::Block(bedrock.unwrap_or(0)),
-                )];
-                for (field, fork, implies) in OP_TIME_FORKS {
-                    if let Some(time) = quantity(config, field)? {
-                        op_forks.push((*fork, ForkCondition::Timestamp(time)));
-                        // An OP fork brings the Ethereum fork it is built on, even when the
-                        // config leaves that Ethereum field out.
-                        if let Some(eth) = implies {
-                            if !forks.iter().any(|(f, _)| f == eth) {
-                                forks.push((*eth, ForkCondition::Timestamp(time)));
-                            }
-                        }
+                let mut op_forks = BTreeMap::new();
+                for fork in OpFork::ALL {
+                    if let Some(time) = quantity(config, fork.genesis_key())? {
+                        op_forks.insert(fork, time);
                     }
                 }
                 Some(OpParams {
                     eip1559_elasticity: quantity(section, "eip1559Elasticity")?.unwrap_or(6),
                     eip1559_denominator: quantity(section, "eip1559Denominator")?.unwrap_or(50),
                     eip1559_denominator_canyon: quantity(section, "eip1559DenominatorCanyon")?,
-                    quirk_deposit_receipt_nonce_after: match section
-                        .get("quirkDepositReceiptNonceAfter")
-                    {
-                        None | Some(Value::Null) => false,
-                        Some(Value::Bool(on)) => *on,
-                        Some(other) => {
-                            return Err(ChainConfigError::BadField {
-                                field: "quirkDepositReceiptNonceAfter".into(),
-                                value: other.to_string(),
-                            })
-                        }
-                    },
-                    forks: op_forks,
+                    quirk_deposit_receipt_nonce_after: flag(
+                        section,
+                        "quirkDepositReceiptNonceAfter",
+                    )?,
+                    keep_karst_upgrade_gas: flag(section, "keepKarstUpgradeGas")?,
+                    bedrock_block: bedrock.unwrap_or(0),
+                    forks: cumulative(op_forks),
                 })
             }
         };
@@ -224,12 +260,132 @@ impl ChainRules {
             None if optimism.is_none() => Some(MAINNET_DEPOSIT_CONTRACT),
             None => None,
         };
-        Ok(Self {
+        let mut rules = Self {
             chain_id,
             forks,
             deposit_contract,
             optimism,
-        })
+        };
+        rules.bring_ethereum_forks();
+        Ok(rules)
+    }
+
+    /// Reads the rules of an OP Stack chain from its op-node / kona rollup config
+    /// (`rollup.json`: `l2_chain_id`, `regolith_time` … `karst_time`, and the EIP-1559 parameters
+    /// in `chain_op_config`, or in `base_fee_params` and `canyon_base_fee_params`). Numbers may be
+    /// JSON integers or quantity strings.
+    pub fn from_rollup_config(config: &Value) -> Result<Self, ChainConfigError> {
+        let chain_id = quantity(config, "l2_chain_id")?.ok_or_else(|| {
+            ChainConfigError::Malformed("rollup config has no `l2_chain_id`".into())
+        })?;
+        let mut op_forks = BTreeMap::new();
+        for fork in OpFork::ALL {
+            if let Some(time) = quantity(config, fork.registry_key())? {
+                op_forks.insert(fork, time);
+            }
+        }
+        let (elasticity, denominator, denominator_canyon) =
+            match config.get("chain_op_config").filter(|v| !v.is_null()) {
+                Some(op) => (
+                    quantity(op, "eip1559Elasticity")?,
+                    quantity(op, "eip1559Denominator")?,
+                    quantity(op, "eip1559DenominatorCanyon")?,
+                ),
+                None => {
+                    let before = config.get("base_fee_params").unwrap_or(&Value::Null);
+                    let canyon = config.get("canyon_base_fee_params").unwrap_or(&Value::Null);
+                    (
+                        quantity(before, "elasticity_multiplier")?,
+                        quantity(before, "max_change_denominator")?,
+                        quantity(canyon, "max_change_denominator")?,
+                    )
+                }
+            };
+        let (Some(elasticity), Some(denominator)) = (elasticity, denominator) else {
+            return Err(ChainConfigError::Malformed(
+                "rollup config has no EIP-1559 parameters (`chain_op_config` or `base_fee_params`)"
+                    .into(),
+            ));
+        };
+        let bedrock_block = config
+            .get("genesis")
+            .and_then(|g| g.get("l2"))
+            .map(|l2| quantity(l2, "number"))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0);
+        Ok(Self::optimism(
+            chain_id,
+            OpParams {
+                eip1559_elasticity: elasticity,
+                eip1559_denominator: denominator,
+                eip1559_denominator_canyon: denominator_canyon,
+                quirk_deposit_receipt_nonce_after: false,
+                keep_karst_upgrade_gas: flag(config, "keep_karst_upgrade_gas")?,
+                bedrock_block,
+                forks: cumulative(op_forks),
+            },
+        ))
+    }
+
+    /// OP Stack rules from the rollup parameters alone: every block-numbered Ethereum fork and
+    /// the merge from genesis, the time-based ones as the OP forks bring them.
+    fn optimism(chain_id: u64, op: OpParams) -> Self {
+        let mut forks: Vec<(EthereumHardfork, ForkCondition)> = ETH_BLOCK_FORKS
+            .iter()
+            .filter(|(_, fork)| *fork != EthereumHardfork::Dao)
+            .map(|(_, fork)| (*fork, ForkCondition::Block(0)))
+            .collect();
+        forks.insert(0, (EthereumHardfork::Frontier, ForkCondition::Block(0)));
+        forks.push((
+            EthereumHardfork::Paris,
+            ForkCondition::TTD {
+                activation_block_number: op.bedrock_block,
+                fork_block: None,
+                total_difficulty: U256::ZERO,
+            },
+        ));
+        let mut rules = Self {
+            chain_id,
+            forks,
+            deposit_contract: None,
+            optimism: Some(op),
+        };
+        rules.bring_ethereum_forks();
+        rules
+    }
+
+    /// On an OP Stack chain, sets each Ethereum fork an OP fork brings to that OP fork's time
+    /// (whatever the genesis says of the Ethereum fork): the OP fork decides.
+    fn bring_ethereum_forks(&mut self) {
+        let Some(op) = &self.optimism else {
+            return;
+        };
+        for (op_fork, eth_fork) in OP_BRINGS {
+            if let Some(time) = op.forks.get(op_fork) {
+                self.forks.retain(|(f, _)| f != eth_fork);
+                self.forks
+                    .push((*eth_fork, ForkCondition::Timestamp(*time)));
+            }
+        }
+    }
+
+    /// These rules with the OP fork schedule, EIP-1559 parameters and per-chain flags of the
+    /// Superchain registry's entry for the chain (`--chain-rules registry`). Unchanged for a
+    /// chain without OP Stack rules.
+    pub fn with_registry(&self, chain: &RegistryChain) -> Self {
+        let mut rules = self.clone();
+        if let Some(op) = &mut rules.optimism {
+            op.forks = chain.schedule();
+            op.keep_karst_upgrade_gas = chain.keep_karst_upgrade_gas;
+            if let Some(params) = &chain.eip1559 {
+                op.eip1559_elasticity = params.elasticity;
+                op.eip1559_denominator = params.denominator;
+                op.eip1559_denominator_canyon = params.denominator_canyon;
+            }
+        }
+        rules.bring_ethereum_forks();
+        rules
     }
 
     /// Ethereum rules with every fork up to and including `network` active from genesis, as
@@ -338,11 +494,15 @@ impl EthExecutorSpec for ChainRules {
 
 impl OpHardforks for ChainRules {
     fn op_fork_activation(&self, fork: OpHardfork) -> ForkCondition {
-        self.optimism
-            .as_ref()
-            .and_then(|op| op.forks.iter().find(|(f, _)| *f == fork))
-            .map(|(_, c)| *c)
-            .unwrap_or(ForkCondition::Never)
+        let Some(op) = &self.optimism else {
+            return ForkCondition::Never;
+        };
+        if fork == OpHardfork::Bedrock {
+            return ForkCondition::Block(op.bedrock_block);
+        }
+        op_fork_of(fork)
+            .and_then(|fork| op.forks.get(&fork))
+            .map_or(ForkCondition::Never, |time| ForkCondition::Timestamp(*time))
     }
 }
 
@@ -351,15 +511,12 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
 
+    /// The reference Soneium genesis as operators have it (forks to Holocene only).
+    const SONEIUM_GENESIS: &str = include_str!("../tests/data/soneium-genesis.json");
+
     #[test]
     fn reads_the_soneium_genesis_config() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/genesis.json"
-        );
-        let json = std::fs::read_to_string(path)
-            .expect("../shared/reference/genesis.json beside the repository");
-        let rules = ChainRules::from_genesis_json(&json).unwrap();
+        let rules = ChainRules::from_genesis_json(SONEIUM_GENESIS).unwrap();
         assert_eq!(rules.chain_id, 1868);
         assert!(rules.is_optimism());
         assert!(rules.is_cancun_active_at_timestamp(0));
@@ -367,8 +524,76 @@ mod tests {
         assert!(!rules.is_holocene_active_at_timestamp(1_738_573_199));
         assert!(rules.is_holocene_active_at_timestamp(1_738_573_200));
         assert!(!rules.is_prague_active_at_timestamp(u64::MAX));
+        assert!(!rules.is_jovian_active_at_timestamp(u64::MAX));
         assert_eq!(rules.base_fee_params_at(0), BaseFeeParams::new(250, 6));
         assert!(rules.is_paris_active_at_block(0));
+    }
+
+    #[test]
+    fn the_registry_brings_isthmus_jovian_karst_and_their_ethereum_forks() {
+        let registry = crate::registry::Registry::bundled().unwrap();
+        let soneium = registry.chain(1868).unwrap();
+        let rules = ChainRules::from_genesis_json(SONEIUM_GENESIS)
+            .unwrap()
+            .with_registry(soneium);
+        for (op, time) in [
+            (OpHardfork::Isthmus, 1_746_806_401),
+            (OpHardfork::Jovian, 1_764_691_201),
+            (OpHardfork::Karst, 1_783_526_401),
+        ] {
+            assert_eq!(rules.op_fork_activation(op), ForkCondition::Timestamp(time));
+        }
+        assert!(!rules.is_prague_active_at_timestamp(1_746_806_400));
+        assert!(rules.is_prague_active_at_timestamp(1_746_806_401));
+        assert!(!rules.is_osaka_active_at_timestamp(1_783_526_400));
+        assert!(rules.is_osaka_active_at_timestamp(1_783_526_401));
+        assert!(rules.optimism.as_ref().unwrap().keep_karst_upgrade_gas);
+        assert_eq!(
+            rules.op_fork_activation(OpHardfork::Regolith),
+            ForkCondition::Timestamp(0)
+        );
+    }
+
+    #[test]
+    fn op_forks_are_cumulative_and_bring_their_ethereum_forks() {
+        let rules = ChainRules::from_rollup_config(&serde_json::json!({
+            "l2_chain_id": "0x385",
+            "holocene_time": 100, "karst_time": "0x1f4", "isthmus_time": 600,
+            "base_fee_params": {"max_change_denominator": "0x32", "elasticity_multiplier": 6},
+            "canyon_base_fee_params": {"max_change_denominator": 250, "elasticity_multiplier": 6},
+            "genesis": {"l2": {"number": 7}},
+        }))
+        .unwrap();
+        assert_eq!(rules.chain_id, 901);
+        // Canyon and Ecotone are unscheduled but Holocene is: active with it.
+        assert!(!rules.is_canyon_active_at_timestamp(99));
+        assert!(rules.is_canyon_active_at_timestamp(100));
+        assert!(rules.is_shanghai_active_at_timestamp(100));
+        assert!(rules.is_cancun_active_at_timestamp(100));
+        // Isthmus later than Karst: active with Karst.
+        assert!(rules.is_isthmus_active_at_timestamp(500));
+        assert!(rules.is_prague_active_at_timestamp(500));
+        assert!(rules.is_osaka_active_at_timestamp(500));
+        assert!(!rules.is_jovian_active_at_timestamp(499));
+        assert!(rules.is_jovian_active_at_timestamp(500));
+        assert_eq!(rules.base_fee_params_at(0), BaseFeeParams::new(50, 6));
+        assert_eq!(rules.base_fee_params_at(100), BaseFeeParams::new(250, 6));
+        assert_eq!(
+            rules.op_fork_activation(OpHardfork::Bedrock),
+            ForkCondition::Block(7)
+        );
+        assert!(ChainRules::from_rollup_config(&serde_json::json!({"l2_chain_id": 1})).is_err());
+    }
+
+    #[test]
+    fn genesis_karst_time_is_read() {
+        let mut genesis: Value = serde_json::from_str(SONEIUM_GENESIS).unwrap();
+        genesis["config"]["karstTime"] = 50.into();
+        let rules = ChainRules::from_config(&genesis["config"]).unwrap();
+        assert!(rules.is_karst_active_at_timestamp(50));
+        assert!(rules.is_jovian_active_at_timestamp(50));
+        assert!(rules.is_osaka_active_at_timestamp(50));
+        assert!(!rules.is_osaka_active_at_timestamp(49));
     }
 
     #[test]

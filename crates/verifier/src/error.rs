@@ -153,6 +153,10 @@ pub enum BlockError {
         /// What is wrong, from the EVM's checks.
         reason: String,
     },
+    /// OP Stack payload attributes that no execution engine builds a block from (missing gas
+    /// limit, EIP-1559 parameters against the fork, a missing parent beacon block root).
+    #[error("payload attributes: {0}")]
+    Attributes(String),
     /// An OP Stack body rule: the first transaction is the L1 attributes deposit, deposits come
     /// first, no blob transactions.
     #[error("OP Stack body: {0}")]
@@ -167,6 +171,11 @@ pub enum BlockError {
     /// The block uses a fork or feature this verifier does not validate yet. Not a verdict.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The block carries a later fork's fields than the chain config has active at its time:
+    /// the config is out of date (a stale genesis file). Not a verdict: judging the block by
+    /// the older rules would accuse a valid block.
+    #[error("could not validate: chain config out of date: {0}; update the genesis file or run with `--chain-rules registry`")]
+    ConfigOutOfDate(String),
     /// Gas used by re-execution differs from the header.
     #[error("gas used: execution used {expected}, header says {got}")]
     GasUsed {
@@ -242,9 +251,11 @@ impl BlockError {
             Self::Sender { .. } => "sender",
             Self::Transaction { .. } => "transaction",
             Self::OpBody(_) => "op_body",
+            Self::Attributes(_) => "attributes",
             Self::Execution(_) => "execution",
             Self::Internal(_) => "internal",
             Self::Unsupported(_) => "unsupported",
+            Self::ConfigOutOfDate(_) => "config_out_of_date",
             Self::GasUsed { .. } => "gas_used",
             Self::ReceiptsRoot { .. } => "receipts_root",
             Self::LogsBloom { .. } => "logs_bloom",
@@ -259,7 +270,7 @@ impl BlockError {
     pub fn is_verdict(&self) -> bool {
         !matches!(
             self,
-            Self::PreState(_) | Self::Internal(_) | Self::Unsupported(_)
+            Self::PreState(_) | Self::Internal(_) | Self::Unsupported(_) | Self::ConfigOutOfDate(_)
         )
     }
 }

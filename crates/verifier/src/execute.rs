@@ -1,7 +1,7 @@
 //! Re-execution of a block's transactions with revm (through alloy-evm's block executors, which
 //! apply each fork's system calls), over a [`PreState`], producing receipts and the state changes.
 
-use std::{borrow::Cow, cell::RefCell};
+use std::{borrow::Cow, cell::RefCell, sync::OnceLock};
 
 use alloy_consensus::{
     proofs::calculate_receipt_root, transaction::Recovered, Header, TxEnvelope, TxReceipt,
@@ -10,7 +10,8 @@ use alloy_eips::{eip4895::Withdrawal, eip7685::Requests, Encodable2718};
 use alloy_evm::{
     block::{BlockExecutionError, BlockExecutor, BlockValidationError},
     eth::{receipt_builder::AlloyReceiptBuilder, EthBlockExecutionCtx, EthBlockExecutor},
-    EthEvmFactory, EvmEnv, EvmFactory,
+    precompiles::PrecompilesMap,
+    EthEvmFactory, Evm, EvmEnv, EvmFactory,
 };
 use alloy_op_evm::{
     block::OpAlloyReceiptBuilder, OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory,
@@ -18,10 +19,14 @@ use alloy_op_evm::{
 use alloy_op_hardforks::OpHardforks;
 use alloy_primitives::{Address, Bloom, B256, U256};
 use op_alloy_consensus::{OpReceiptEnvelope, OpTxEnvelope};
+use op_revm::OpSpecId;
 use revm::{
     bytecode::Bytecode,
     database::{states::bundle_state::BundleRetention, OriginalValuesKnown, State},
     database_interface::{DBErrorMarker, DatabaseRef, WrapDatabaseRef},
+    precompile::{
+        bn254, EthPrecompileResult, Precompile, PrecompileHalt, PrecompileId, Precompiles,
+    },
     state::AccountInfo,
 };
 
@@ -96,6 +101,9 @@ pub struct Executed {
     pub logs_bloom: Bloom,
     /// EIP-7685 requests (Prague), empty before.
     pub requests: Requests,
+    /// Blob gas used: the blobs' gas on Ethereum; on OP Stack chains from Jovian on the block's
+    /// DA footprint (zero before).
+    pub blob_gas_used: u64,
     /// State changes of the whole block.
     pub changes: StateChanges,
 }
@@ -196,6 +204,7 @@ pub fn execute_ethereum(
             withdrawals: withdrawals.map(Cow::Borrowed),
             extra_data: header.extra_data.clone(),
             tx_count_hint: Some(transactions.len()),
+            slot_number: None,
         };
         let mut executor = EthBlockExecutor::new(evm, ctx, rules, AlloyReceiptBuilder::default());
         executor
@@ -217,6 +226,7 @@ pub fn execute_ethereum(
         receipts_root: calculate_receipt_root(&result.receipts),
         logs_bloom: bloom_of(&result.receipts),
         requests: result.requests,
+        blob_gas_used: result.blob_gas_used,
         changes: changes_from(&mut state),
     })
 }
@@ -237,8 +247,12 @@ pub fn execute_optimism(
         .with_bundle_update()
         .build();
     let env = alloy_op_evm::env::evm_env_for_op_block(header, rules, rules.chain_id);
-    let receipts = {
-        let evm = OpEvmFactory::<alloy_op_evm::OpTx>::default().create_evm(&mut state, env);
+    let spec = env.cfg_env.spec;
+    let result = {
+        let mut evm = OpEvmFactory::<alloy_op_evm::OpTx>::default().create_evm(&mut state, env);
+        if matches!(spec, OpSpecId::KARST | OpSpecId::INTEROP) {
+            *evm.precompiles_mut() = PrecompilesMap::from_static(karst_precompiles());
+        }
         let ctx = OpBlockExecutionCtx {
             parent_hash: header.parent_hash,
             parent_beacon_block_root: header.parent_beacon_block_root,
@@ -254,18 +268,53 @@ pub fn execute_optimism(
                 .map_err(|e| map_error(e, &db, Some((index, tx.inner().trie_hash()))))?;
         }
         let (_, result) = executor.finish().map_err(|e| map_error(e, &db, None))?;
-        result.receipts
+        result
     };
     if let Some(failure) = db.failure.borrow_mut().take() {
         return Err(BlockError::PreState(failure));
     }
+    let receipts = result.receipts;
     let gas_used = receipts.last().map_or(0, |r| r.cumulative_gas_used());
     Ok(Executed {
         gas_used,
         receipts_root: op_receipts_root(rules, header.timestamp, &receipts),
         logs_bloom: bloom_of(&receipts),
         requests: Requests::default(),
+        blob_gas_used: result.blob_gas_used,
         changes: changes_from(&mut state),
+    })
+}
+
+/// Largest `bn256Pairing` input from Karst on: 300 pairs of 192 bytes (Jovian: 427 pairs).
+pub const KARST_BN256_PAIRING_MAX_INPUT: usize = 57_600;
+
+fn karst_bn256_pairing(input: &[u8], gas_limit: u64) -> EthPrecompileResult {
+    if input.len() > KARST_BN256_PAIRING_MAX_INPUT {
+        return Err(PrecompileHalt::Bn254PairLength);
+    }
+    bn254::run_pair(
+        input,
+        bn254::pair::ISTANBUL_PAIR_PER_POINT,
+        bn254::pair::ISTANBUL_PAIR_BASE,
+        gas_limit,
+    )
+}
+
+revm::precompile::eth_precompile_fn!(karst_bn256_pairing_precompile, karst_bn256_pairing);
+
+/// The precompiles of an OP Stack block from Karst on: op-revm's Karst set with the Karst
+/// `bn256Pairing` input limit, which the published op-revm 20.0.0 lacks (it keeps Jovian's; the
+/// Karst spec and the nodes that run the chains have 300 pairs). See docs/decisions.md.
+pub fn karst_precompiles() -> &'static Precompiles {
+    static KARST: OnceLock<Precompiles> = OnceLock::new();
+    KARST.get_or_init(|| {
+        let mut precompiles = op_revm::precompiles::karst().clone();
+        precompiles.extend([Precompile::new(
+            PrecompileId::Bn254Pairing,
+            bn254::pair::ADDRESS,
+            karst_bn256_pairing_precompile,
+        )]);
+        precompiles
     })
 }
 

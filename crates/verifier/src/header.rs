@@ -9,6 +9,7 @@ use alloy_eips::{
 use alloy_hardforks::EthereumHardforks;
 use alloy_op_hardforks::OpHardforks;
 use alloy_primitives::{B256, B64, U256};
+use alloy_trie::EMPTY_ROOT_HASH;
 
 use crate::{chain::ChainRules, error::BlockError};
 
@@ -37,6 +38,28 @@ fn presence<T>(value: &Option<T>, active: bool, name: &'static str) -> Result<()
     }
 }
 
+/// Extra data version of the Holocene EIP-1559 parameters.
+pub const HOLOCENE_EXTRA_DATA_VERSION: u8 = 0;
+/// Extra data version of Jovian: the Holocene parameters and a minimum base fee.
+pub const JOVIAN_EXTRA_DATA_VERSION: u8 = 1;
+
+/// The OP Stack fee parameters a header's extra data carries from Holocene on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpFeeParams {
+    /// EIP-1559 max change denominator (0 with a 0 elasticity: the chain's Canyon parameters).
+    pub denominator: u32,
+    /// EIP-1559 elasticity multiplier.
+    pub elasticity: u32,
+    /// Jovian: the smallest base fee the next block may have, in wei (0 before Jovian).
+    pub min_base_fee: u64,
+}
+
+fn be_u32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    u32::from_be_bytes(word)
+}
+
 /// The OP Stack Holocene EIP-1559 parameters in a header's extra data: version byte 0, then
 /// the max change denominator and the elasticity as big-endian u32.
 pub fn holocene_params(extra_data: &[u8]) -> Result<(u32, u32), BlockError> {
@@ -46,20 +69,58 @@ pub fn holocene_params(extra_data: &[u8]) -> Result<(u32, u32), BlockError> {
             extra_data.len()
         )));
     }
-    if extra_data[0] != 0 {
+    if extra_data[0] != HOLOCENE_EXTRA_DATA_VERSION {
         return Err(BlockError::ExtraData(format!(
             "Holocene extra data version must be 0, got {}",
             extra_data[0]
         )));
     }
-    let mut denominator = [0u8; 4];
-    let mut elasticity = [0u8; 4];
-    denominator.copy_from_slice(&extra_data[1..5]);
-    elasticity.copy_from_slice(&extra_data[5..9]);
-    Ok((
-        u32::from_be_bytes(denominator),
-        u32::from_be_bytes(elasticity),
-    ))
+    Ok((be_u32(&extra_data[1..5]), be_u32(&extra_data[5..9])))
+}
+
+/// The OP Stack Jovian fee parameters in a header's extra data: version byte 1, the Holocene
+/// denominator and elasticity (big-endian u32), then the minimum base fee (big-endian u64).
+pub fn jovian_params(extra_data: &[u8]) -> Result<OpFeeParams, BlockError> {
+    if extra_data.len() != 17 {
+        return Err(BlockError::ExtraData(format!(
+            "Jovian extra data is 17 bytes (version 1, denominator, elasticity, minimum base fee), got {}",
+            extra_data.len()
+        )));
+    }
+    if extra_data[0] != JOVIAN_EXTRA_DATA_VERSION {
+        return Err(BlockError::ExtraData(format!(
+            "Jovian extra data version must be 1, got {}",
+            extra_data[0]
+        )));
+    }
+    let mut min_base_fee = [0u8; 8];
+    min_base_fee.copy_from_slice(&extra_data[9..17]);
+    Ok(OpFeeParams {
+        denominator: be_u32(&extra_data[1..5]),
+        elasticity: be_u32(&extra_data[5..9]),
+        min_base_fee: u64::from_be_bytes(min_base_fee),
+    })
+}
+
+/// The fee parameters in the extra data of an OP Stack block at `timestamp`: Jovian's format
+/// from Jovian on, Holocene's before; `None` before Holocene (extra data is free then).
+pub fn op_fee_params(
+    rules: &ChainRules,
+    extra_data: &[u8],
+    timestamp: u64,
+) -> Result<Option<OpFeeParams>, BlockError> {
+    if rules.is_jovian_active_at_timestamp(timestamp) {
+        return jovian_params(extra_data).map(Some);
+    }
+    if rules.is_holocene_active_at_timestamp(timestamp) {
+        let (denominator, elasticity) = holocene_params(extra_data)?;
+        return Ok(Some(OpFeeParams {
+            denominator,
+            elasticity,
+            min_base_fee: 0,
+        }));
+    }
+    Ok(None)
 }
 
 /// EIP-1559 parameters for the child of `parent` at `timestamp`. On OP Stack chains after
@@ -69,20 +130,24 @@ pub fn base_fee_params(
     parent: &Header,
     timestamp: u64,
 ) -> Result<BaseFeeParams, BlockError> {
-    if rules.is_optimism() && rules.is_holocene_active_at_timestamp(parent.timestamp) {
-        let (denominator, elasticity) = holocene_params(&parent.extra_data)?;
-        if denominator == 0 && elasticity == 0 {
-            return Ok(rules.base_fee_params_at(timestamp));
+    if rules.is_optimism() {
+        if let Some(params) = op_fee_params(rules, &parent.extra_data, parent.timestamp)? {
+            if params.denominator == 0 && params.elasticity == 0 {
+                return Ok(rules.base_fee_params_at(timestamp));
+            }
+            return Ok(BaseFeeParams::new(
+                u128::from(params.denominator),
+                u128::from(params.elasticity),
+            ));
         }
-        return Ok(BaseFeeParams::new(
-            u128::from(denominator),
-            u128::from(elasticity),
-        ));
     }
     Ok(rules.base_fee_params_at(timestamp))
 }
 
-/// The EIP-1559 base fee the child of `parent` must carry (`None` before London).
+/// The EIP-1559 base fee the child of `parent` must carry (`None` before London). On OP Stack
+/// chains from a Jovian parent on, the parent's gas counts as the larger of its gas used and
+/// its blob gas used (the DA footprint), and the result is at least the parent's minimum base
+/// fee.
 pub fn expected_base_fee(
     rules: &ChainRules,
     parent: &Header,
@@ -101,12 +166,73 @@ pub fn expected_base_fee(
             "parent's EIP-1559 parameters have a zero".into(),
         ));
     }
-    Ok(Some(alloy_eips::eip1559::calc_next_block_base_fee(
-        parent.gas_used,
+    let jovian_parent =
+        rules.is_optimism() && rules.is_jovian_active_at_timestamp(parent.timestamp);
+    let (gas_metered, min_base_fee) = if jovian_parent {
+        let min = jovian_params(&parent.extra_data)?.min_base_fee;
+        (parent.gas_used.max(parent.blob_gas_used.unwrap_or(0)), min)
+    } else {
+        (parent.gas_used, 0)
+    };
+    let next = alloy_eips::eip1559::calc_next_block_base_fee(
+        gas_metered,
         parent.gas_limit,
         parent.base_fee_per_gas.unwrap_or_default(),
         params,
-    )))
+    );
+    Ok(Some(next.max(min_base_fee)))
+}
+
+/// On an OP Stack chain, a header that carries a field of a fork the rules do not have active
+/// at its timestamp: the chain activated that fork and the chain config does not know it yet.
+/// Judging the block by the older rules would accuse a valid block, so this is
+/// [`BlockError::ConfigOutOfDate`], never a verdict.
+pub fn later_fork_fields(rules: &ChainRules, header: &Header) -> Result<(), BlockError> {
+    if !rules.is_optimism() {
+        return Ok(());
+    }
+    let ts = header.timestamp;
+    let out_of_date = |what: &str, fork: &str| {
+        Err(BlockError::ConfigOutOfDate(format!(
+            "the header has {what}, which {fork} introduced, and the chain config does not have {fork} active at timestamp {ts}"
+        )))
+    };
+    if header.requests_hash.is_some() && !rules.is_isthmus_active_at_timestamp(ts) {
+        return out_of_date("a requests hash", "Isthmus");
+    }
+    let extra = &header.extra_data;
+    if !rules.is_jovian_active_at_timestamp(ts)
+        && extra.len() == 17
+        && extra[0] == JOVIAN_EXTRA_DATA_VERSION
+    {
+        return out_of_date("version-1 extra data (minimum base fee)", "Jovian");
+    }
+    if !rules.is_holocene_active_at_timestamp(ts)
+        && extra.len() == 9
+        && extra[0] == HOLOCENE_EXTRA_DATA_VERSION
+    {
+        return out_of_date("version-0 extra data (EIP-1559 parameters)", "Holocene");
+    }
+    if !rules.is_isthmus_active_at_timestamp(ts)
+        && header
+            .withdrawals_root
+            .is_some_and(|root| root != EMPTY_ROOT_HASH)
+    {
+        return out_of_date(
+            "a withdrawals root other than the empty root (the L2ToL1MessagePasser storage root)",
+            "Isthmus",
+        );
+    }
+    if header.withdrawals_root.is_some() && !rules.is_canyon_active_at_timestamp(ts) {
+        return out_of_date("a withdrawals root", "Canyon");
+    }
+    let cancun_fields = header.blob_gas_used.is_some()
+        || header.excess_blob_gas.is_some()
+        || header.parent_beacon_block_root.is_some();
+    if cancun_fields && !rules.is_ecotone_active_at_timestamp(ts) {
+        return out_of_date("blob gas fields or a parent beacon block root", "Ecotone");
+    }
+    Ok(())
 }
 
 /// Checks every rule of `header` that depends only on `parent` (whose hash is `parent_hash`)
@@ -137,18 +263,18 @@ pub fn validate_header(
         });
     }
     let ts = header.timestamp;
+    later_fork_fields(rules, header)?;
 
     // Extra data.
-    if rules.is_optimism() && rules.is_jovian_active_at_timestamp(ts) {
-        return Err(BlockError::Unsupported(
-            "OP Stack Jovian blocks (minimum base fee, DA footprint)".into(),
-        ));
-    }
-    if rules.is_optimism() && rules.is_holocene_active_at_timestamp(ts) {
-        let (denominator, elasticity) = holocene_params(&header.extra_data)?;
-        if denominator == 0 && elasticity != 0 {
+    let op_params = if rules.is_optimism() {
+        op_fee_params(rules, &header.extra_data, ts)?
+    } else {
+        None
+    };
+    if let Some(params) = op_params {
+        if params.denominator == 0 && params.elasticity != 0 {
             return Err(BlockError::ExtraData(
-                "Holocene denominator is zero with a non-zero elasticity".into(),
+                "EIP-1559 denominator is zero with a non-zero elasticity".into(),
             ));
         }
     } else if header.extra_data.len() > MAX_EXTRA_DATA {
@@ -258,20 +384,22 @@ pub fn validate_header(
             });
         }
     }
-    if let (Some(used), Some(params)) = (header.blob_gas_used, rules.blob_params_at(ts)) {
-        let max = if rules.is_optimism() {
-            0
-        } else {
-            params.max_blob_gas_per_block()
-        };
-        if used > max || used % alloy_eips::eip4844::DATA_GAS_PER_BLOB != 0 {
-            return Err(BlockError::BlobGasUsed {
-                expected: max,
-                got: used,
-            });
-        }
-    }
     if rules.is_optimism() {
+        // OP Stack chains carry no blobs. Before Jovian blob gas used is zero; from Jovian on
+        // it is the block's DA footprint (checked against execution), bounded by the gas limit.
+        if let Some(used) = header.blob_gas_used {
+            let max = if rules.is_jovian_active_at_timestamp(ts) {
+                header.gas_limit
+            } else {
+                0
+            };
+            if used > max {
+                return Err(BlockError::BlobGasUsed {
+                    expected: max,
+                    got: used,
+                });
+            }
+        }
         if let Some(hash) = header.requests_hash {
             if hash != EMPTY_REQUESTS_HASH {
                 return Err(BlockError::RequestsHash {
@@ -279,6 +407,14 @@ pub fn validate_header(
                     got: Some(hash),
                 });
             }
+        }
+    } else if let (Some(used), Some(params)) = (header.blob_gas_used, rules.blob_params_at(ts)) {
+        let max = params.max_blob_gas_per_block();
+        if used > max || used % alloy_eips::eip4844::DATA_GAS_PER_BLOB != 0 {
+            return Err(BlockError::BlobGasUsed {
+                expected: max,
+                got: used,
+            });
         }
     }
     Ok(())

@@ -4,11 +4,16 @@
 //! ([`header`]), body roots and senders, re-execution with revm through alloy-evm's block
 //! executors ([`execute`]), and the comparison of gas used, receipts root, logs bloom, requests
 //! hash and post-state root with the header ([`validate`]). Ethereum forks through Prague and
-//! the OP Stack through Isthmus ([`chain`], [`op`]). Every rejection is a [`BlockError`] naming
-//! the rule with expected and actual values.
+//! the OP Stack through Karst ([`chain`], [`op`]), with the Superchain registry's fork schedules
+//! bundled ([`registry`]) and checked against a chain's genesis file ([`schedule`]). Every
+//! rejection is a [`BlockError`] naming the rule with expected and actual values; a block this
+//! verifier cannot judge (a fork its config does not know, a missing preimage) is never a
+//! verdict ([`BlockError::is_verdict`]).
 //!
 //! The pre-state is behind the [`PreState`] trait; [`InMemoryState`] implements it for the
-//! Ethereum test-suite runner ([`fixture`]) and benchmarks.
+//! Ethereum test-suite runner and benchmarks, the live verifier over RPC proofs or an execution
+//! witness. [`payload`] builds an OP Stack block from the sequencer's payload attributes, which
+//! is how the real-block fixtures ([`fixture`]) are checked.
 
 pub mod bench;
 pub mod chain;
@@ -18,6 +23,9 @@ pub mod fixture;
 pub mod header;
 pub mod live;
 pub mod op;
+pub mod payload;
+pub mod registry;
+pub mod schedule;
 pub mod sparse_trie;
 pub mod state;
 pub mod validate;

@@ -83,7 +83,8 @@ pub struct ValidBlock {
     pub state_root: B256,
     /// The state changes: applied to the pre-state they give the post-state.
     pub changes: StateChanges,
-    /// OP Stack: the L2ToL1MessagePasser storage root after the block, for the output root.
+    /// OP Stack: the L2ToL1MessagePasser storage root after the block, for the output root
+    /// (before Isthmus `None` when the pre-state cannot tell it: no rule needs it then).
     pub message_passer_storage_root: Option<B256>,
 }
 
@@ -115,6 +116,15 @@ pub fn validate_block(
         ChainBlock::Optimism(block) => optimism_body_and_execute(rules, block, pre)?,
     };
     compare(header, &executed)?;
+    if rules.is_optimism() && rules.is_jovian_active_at_timestamp(header.timestamp) {
+        // Jovian: blob gas used is the block's DA footprint, which execution measures.
+        if header.blob_gas_used != Some(executed.blob_gas_used) {
+            return Err(BlockError::BlobGasUsed {
+                expected: executed.blob_gas_used,
+                got: header.blob_gas_used.unwrap_or_default(),
+            });
+        }
+    }
     if rules.is_prague_active_at_timestamp(header.timestamp) && !rules.is_optimism() {
         let expected = executed.requests.requests_hash();
         if header.requests_hash != Some(expected) {
@@ -138,11 +148,11 @@ pub fn validate_block(
             message_passer_storage_root,
         });
     }
-    let message_passer_storage_root = if rules.is_optimism() {
+    let message_passer_storage_root = if !rules.is_optimism() {
+        None
+    } else if rules.is_isthmus_active_at_timestamp(header.timestamp) {
         let root = pre.storage_root_after(L2_TO_L1_MESSAGE_PASSER, &executed.changes)?;
-        if rules.is_isthmus_active_at_timestamp(header.timestamp)
-            && header.withdrawals_root != Some(root)
-        {
+        if header.withdrawals_root != Some(root) {
             return Err(BlockError::WithdrawalsRoot {
                 expected: root,
                 got: header.withdrawals_root.unwrap_or_default(),
@@ -150,7 +160,10 @@ pub fn validate_block(
         }
         Some(root)
     } else {
-        None
+        // Before Isthmus no rule needs it: only output roots do. A witness of a block that does
+        // not touch the message passer holds none of its trie, so it may be unknown here.
+        pre.storage_root_after(L2_TO_L1_MESSAGE_PASSER, &executed.changes)
+            .ok()
     };
     Ok(ValidBlock {
         hash,

@@ -445,6 +445,11 @@ impl Follower {
                 self.metrics.validated(this.number, took, executed);
                 Ok(Outcome::Invalid(this, e))
             }
+            Err(e @ BlockError::ConfigOutOfDate(_)) => {
+                self.metrics.config_out_of_date();
+                tracing::error!(block = %format!("#{}({})", this.number, this.hash), reason = %e, "could not validate: the chain config is out of date; not alerting, retrying");
+                Ok(Outcome::Undecided(next, e.to_string()))
+            }
             Err(e) => Ok(Outcome::Undecided(next, e.to_string())),
         }
     }
@@ -458,6 +463,8 @@ impl Follower {
         block: &ChainBlock,
         claimed: B256,
     ) -> Result<(), BlockError> {
+        // A block of a fork the config does not know is not worth any state read.
+        crate::header::later_fork_fields(&self.rules, block.header())?;
         if let Some(verdict) = self.execute_on_witness(parent, block, claimed).await {
             return verdict;
         }

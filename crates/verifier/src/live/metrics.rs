@@ -49,6 +49,7 @@ pub struct VerifierMetrics {
     invalid_blocks: IntCounter,
     alerts_sent: IntCounter,
     rpc_errors: IntCounter,
+    config_out_of_date: IntCounter,
     /// The highest totals reported to `alerts_sent` and `rpc_errors` (their counters' values).
     alerts_seen: AtomicU64,
     rpc_errors_seen: AtomicU64,
@@ -91,6 +92,10 @@ impl VerifierMetrics {
             "mach_verifier_rpc_errors_total",
             "Failed calls to the rollup RPC",
         )?;
+        let config_out_of_date = counter(
+            "mach_verifier_config_out_of_date_total",
+            "Validation attempts that stopped on a block carrying a later fork's fields than the chain config has active (stale genesis); never alerted",
+        )?;
         let validation_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "mach_verifier_validation_seconds",
@@ -116,10 +121,17 @@ impl VerifierMetrics {
             invalid_blocks,
             alerts_sent,
             rpc_errors,
+            config_out_of_date,
             alerts_seen: AtomicU64::new(0),
             rpc_errors_seen: AtomicU64::new(0),
             recent: Mutex::new(VecDeque::with_capacity(GAS_WINDOW)),
         })
+    }
+
+    /// A validation attempt found the chain config out of date (see
+    /// [`BlockError::ConfigOutOfDate`](crate::BlockError::ConfigOutOfDate)).
+    pub fn config_out_of_date(&self) {
+        self.config_out_of_date.inc();
     }
 
     /// The rollup's latest block number.

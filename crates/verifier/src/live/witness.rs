@@ -27,6 +27,19 @@ pub struct ExecutionWitness {
     pub headers: Vec<Bytes>,
 }
 
+impl ExecutionWitness {
+    /// A witness given as one list of preimages, each found by its keccak256 (as kona's
+    /// witnesses and the real-block fixtures hold them): every entry may be a trie node, code
+    /// or an ancestor header, and is offered as each; an entry of another kind is never reached.
+    pub fn from_preimages(preimages: Vec<Bytes>) -> Self {
+        Self {
+            state: preimages.clone(),
+            codes: preimages.clone(),
+            headers: preimages,
+        }
+    }
+}
+
 /// The parent's post-state as a witness describes it; see the module docs.
 pub struct WitnessState {
     state_root: B256,
