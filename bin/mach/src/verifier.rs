@@ -286,7 +286,7 @@ pub fn run(cmd: VerifierCommand) -> Result<()> {
                         let expected = r.expected.as_deref().unwrap_or("no exception");
                         let _ = writeln!(
                             out,
-                            "  block {} not accepted (fixture expects {expected}): {}",
+                            "  block {} rejected (fixture expects {expected}): {}",
                             r.block, r.reason
                         );
                     }

@@ -485,3 +485,69 @@ fn verifier_config_and_rollup_rpc_checks() {
     assert_fail(&out, "verifier config", "not valid TOML");
     assert_fail(&out, "rollup RPC", "mach-config.toml");
 }
+
+/// `--genesis-config`: the genesis file's OP Stack fork schedule is checked against the bundled
+/// Superchain registry as `mach verifier` checks it (the reference Soneium genesis lists forks
+/// only to Holocene), and the rollup RPC must serve the genesis file's chain.
+#[test]
+fn chain_rules_check_the_genesis_against_the_registry() {
+    let rollup = Anvil::spawn(&AnvilConfig::new(1868)).unwrap();
+    let setup = Setup::new(&dead_url());
+    let stale = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/verifier/tests/data/soneium-genesis.json");
+    std::fs::copy(&stale, setup.path().join("genesis.json")).unwrap();
+    std::fs::write(
+        setup.path().join("mach-config.toml"),
+        format!("[collector]\nurl = \"{}\"\n", rollup.url()),
+    )
+    .unwrap();
+    let (ok, out) = doctor(setup.path(), &["--genesis-config", "genesis.json"]);
+    assert!(!ok);
+    for says in [
+        "Soneium (chain 1868)",
+        "Isthmus: genesis none, registry 1746806401",
+        "Jovian: genesis none, registry 1764691201",
+        "Karst: genesis none, registry 1783526401",
+        "--chain-rules registry",
+    ] {
+        assert_fail(&out, "chain rules", says);
+    }
+    let (_, out) = doctor(
+        setup.path(),
+        &[
+            "--genesis-config",
+            "genesis.json",
+            "--chain-rules",
+            "registry",
+            "--config",
+            "mach-config.toml",
+        ],
+    );
+    assert_ok(&out, "chain rules");
+    assert!(
+        line(&out, "chain rules").contains("Karst@1783526401"),
+        "{out}"
+    );
+    assert_ok(&out, "rollup RPC");
+
+    // The compose deployment's Soneium genesis is current; a rollup of another chain fails.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/compose/configs/chain/soneium/genesis.json");
+    std::fs::copy(&shipped, setup.path().join("current.json")).unwrap();
+    let other = Anvil::spawn(&AnvilConfig::new(901)).unwrap();
+    std::fs::write(
+        setup.path().join("other.toml"),
+        format!("[collector]\nurl = \"{}\"\n", other.url()),
+    )
+    .unwrap();
+    let (_, out) = doctor(
+        setup.path(),
+        &["--genesis-config", "current.json", "--config", "other.toml"],
+    );
+    assert_ok(&out, "chain rules");
+    assert_fail(
+        &out,
+        "rollup RPC",
+        "is chain 901 but the genesis file is chain 1868",
+    );
+}

@@ -251,3 +251,192 @@ fn bench_verifier_prints_its_figures_as_json() {
         "the phases add up to more than the whole: {figures}"
     );
 }
+
+fn op_stack_blocks() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crates/verifier/tests/data/op-stack")
+}
+
+/// One vendored real block as JSON, to change and write back.
+fn real_block(name: &str) -> serde_json::Value {
+    use std::io::Read;
+    let bytes = std::fs::read(op_stack_blocks().join(format!("{name}.json.gz"))).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn real_op_stack_blocks_pass_through_the_cli() {
+    let out = mach(&["verifier", "fixture", op_stack_blocks().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 10, "{stdout}");
+    assert!(
+        lines[..9].iter().all(|l| l.starts_with("PASS ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PASS unichain-mainnet-10311000"),
+        "{stdout}"
+    );
+    assert_eq!(lines[9], "9 passed, 0 failed");
+}
+
+/// A real block changed (a transaction dropped; the witness without the parent's state root
+/// node) fails as a valid block, and passes once the file expects what the verifier finds.
+#[test]
+fn changed_real_blocks_fail_unless_the_file_expects_the_outcome() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut dropped = real_block("op-sepolia-26207962");
+    dropped["payload_attributes"]["transactions"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let path = tmp.path().join("dropped.json");
+    std::fs::write(&path, dropped.to_string()).unwrap();
+    let out = mach(&["verifier", "fixture", "--verbose", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("FAIL op-sepolia-26207962: rejected ("),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
+    dropped["expect"] = "invalid".into();
+    std::fs::write(&path, dropped.to_string()).unwrap();
+    let out = mach(&["verifier", "fixture", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let mut thin = real_block("unichain-mainnet-10211000");
+    let root: alloy::primitives::B256 =
+        serde_json::from_value(thin["parent_header"]["stateRoot"].clone()).unwrap();
+    thin["witness"].as_array_mut().unwrap().retain(|preimage| {
+        let bytes: alloy::primitives::Bytes = serde_json::from_value(preimage.clone()).unwrap();
+        alloy::primitives::keccak256(&bytes) != root
+    });
+    let path = tmp.path().join("thin.json");
+    std::fs::write(&path, thin.to_string()).unwrap();
+    let out = mach(&["verifier", "fixture", path.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("could not decide ("), "{stdout}");
+    assert!(!out.status.success());
+    thin["expect"] = "undecided".into();
+    std::fs::write(&path, thin.to_string()).unwrap();
+    let out = mach(&["verifier", "fixture", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// The reference Soneium genesis (forks to Holocene only) stops `mach verifier` in strict and
+/// safe mode before it contacts the rollup RPC, naming each missing fork; `--chain-rules
+/// registry` starts it, and so does unsafe mode (with a warning).
+#[test]
+fn a_stale_genesis_stops_strict_and_safe_mode_before_any_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../crates/verifier/tests/data/soneium-genesis.json"),
+        dir.path().join("genesis.json"),
+    )
+    .unwrap();
+    // A rollup RPC that records whether anyone connects.
+    let rpc = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    rpc.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", rpc.local_addr().unwrap());
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = |mode: &str| {
+        let path = dir.path().join(format!("{mode}.toml"));
+        std::fs::write(
+            &path,
+            format!("[validator]\nmode = \"{mode}\"\n[collector]\nurl = \"{url}\"\n[prometheus]\nport = {metrics_port}\n"),
+        )
+        .unwrap();
+        path
+    };
+    let genesis = dir.path().join("genesis.json");
+    let args = |config: &PathBuf| {
+        vec![
+            "verifier".to_string(),
+            "--config".into(),
+            config.to_str().unwrap().into(),
+            "--genesis-config".into(),
+            genesis.to_str().unwrap().into(),
+            "--db".into(),
+            dir.path().join("db").to_str().unwrap().into(),
+        ]
+    };
+    for mode in ["strict", "safe"] {
+        let args = args(&config(mode));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = mach(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{mode}: {stderr}");
+        for needle in [
+            "Soneium (chain 1868)",
+            "Isthmus: genesis none, registry 1746806401 (2025-05-09 16:00:01 UTC)",
+            "Jovian: genesis none, registry 1764691201",
+            "Karst: genesis none, registry 1783526401",
+            "--chain-rules registry",
+        ] {
+            assert!(stderr.contains(needle), "{mode}: {needle:?} in {stderr}");
+        }
+        assert!(
+            rpc.accept().is_err(),
+            "{mode}: the verifier contacted the RPC before refusing"
+        );
+    }
+
+    // Past the schedule check, the verifier asks the RPC for its chain ID: a connection.
+    let starts = |extra: &[&str], mode: &str, says: &str| {
+        let log_path = dir.path().join(format!("{mode}.log"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mach"))
+            .args(args(&config(mode)))
+            .args(extra)
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let connected = loop {
+            if let Ok((stream, _)) = rpc.accept() {
+                break stream;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "{mode}: exited with {status}: {}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        drop(connected);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        assert!(log.contains(says), "{mode}: {says:?} in {log}");
+    };
+    starts(
+        &["--chain-rules", "registry"],
+        "strict",
+        "validating Soneium (chain 1868) by the Superchain registry's schedule",
+    );
+    starts(&[], "unsafe", "unsafe mode: starting anyway");
+}

@@ -326,7 +326,8 @@ mod tests {
         ChainRules::from_genesis_json(SONEIUM_GENESIS).unwrap()
     }
 
-    /// A genesis config of `chain` with its fork schedule written out (fork `skip` left out).
+    /// A genesis config of `chain` with its effective fork schedule written out (fork `skip`
+    /// left out).
     fn genesis_of(chain: &RegistryChain, skip: Option<OpFork>) -> ChainRules {
         let mut config: Value = serde_json::json!({
             "chainId": chain.chain_id, "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0,
@@ -342,12 +343,10 @@ mod tests {
                 "eip1559DenominatorCanyon": params.denominator_canyon,
             });
         }
-        for fork in OpFork::ALL {
-            if Some(fork) == skip {
-                continue;
-            }
-            if let Some(time) = chain.forks.get(&fork) {
-                config[fork.genesis_key()] = (*time).into();
+        // A current genesis file lists every fork (Regolith at 0 on every registry chain).
+        for (fork, time) in chain.schedule() {
+            if Some(fork) != skip {
+                config[fork.genesis_key()] = time.into();
             }
         }
         ChainRules::from_config(&config).unwrap()
