@@ -174,3 +174,39 @@ async fn anvil_puts_the_nonce_after_the_deposit_in_deposit_receipts() {
         "{receipts}"
     );
 }
+
+/// A chain config behind the chain: the rollup's blocks carry Ecotone's header fields (blob gas,
+/// parent beacon block root) while the genesis given to the verifier stops at Canyon. In strict
+/// mode with alerts on, every such block is "could not validate: chain config out of date":
+/// retried, counted in `mach_verifier_config_out_of_date_total`, never alerted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_of_a_fork_the_config_lacks_are_never_alerted() {
+    let (mut seq, _provider) = rollup(7).await;
+    seq.produce(2).await.unwrap();
+    seq.produce(2).await.unwrap();
+    let mut genesis: Value = serde_json::from_str(&seq.genesis_json()).unwrap();
+    let config = genesis["config"].as_object_mut().unwrap();
+    for key in ["cancunTime", "ecotoneTime", "fjordTime", "graniteTime"] {
+        assert!(config.remove(key).is_some(), "{key}");
+    }
+    let db = tempfile::tempdir().unwrap();
+    let (follower, seen) =
+        support::alerting_follower(seq.url(), &genesis.to_string(), db.path()).await;
+    for attempt in 1..=2u64 {
+        match follower.step(1).await.unwrap() {
+            Outcome::Undecided(2, reason) => {
+                assert!(reason.contains("chain config out of date"), "{reason}");
+                assert!(reason.contains("Ecotone"), "{reason}");
+            }
+            other => panic!("expected block 2 undecided, got {other:?}"),
+        }
+        let metrics = follower.metrics().render();
+        assert!(
+            metrics.contains(&format!("mach_verifier_config_out_of_date_total {attempt}")),
+            "{metrics}"
+        );
+    }
+    assert!(support::alerts(&seen).is_empty());
+    assert!(follower.store().pending_alerts().unwrap().is_empty());
+    assert_eq!(follower.store().last_validated().unwrap(), None);
+}
