@@ -33,7 +33,7 @@ async fn measure(
     write: Option<&Path>,
 ) -> Result<()> {
     let rollup = Anvil::spawn(&AnvilConfig::validatable(
-        mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
+        mach_devnet::deploy::DEVNET_ROLLUP_CHAIN_ID,
     ))?;
     rollup
         .space_timestamps()

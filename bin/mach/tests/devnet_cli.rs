@@ -103,7 +103,7 @@ fn deploy_with_key_file_and_clear_errors() {
     assert!(String::from_utf8_lossy(&result.stdout).contains("MachServiceManager:"));
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(record["rollupChainId"], 901);
+    assert_eq!(record["rollupChainId"], 1868);
 
     // Wrong password (from a --password-file), unreachable RPC: one line that names the
     // problem.

@@ -458,10 +458,10 @@ fn verifier_config_and_rollup_rpc_checks() {
     let rollup = Anvil::spawn(&AnvilConfig::new(1868)).unwrap();
     let setup = Setup::new(&dead_url());
     // The reference file with our rollup's URL.
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/mach-config.toml");
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/verifier/tests/data/mach-config.toml");
     let text = std::fs::read_to_string(&reference)
-        .expect("../shared/reference/mach-config.toml beside the repository")
+        .unwrap()
         .replace("https://rpc.soneium.org/", rollup.url());
     std::fs::write(setup.path().join("mach-config.toml"), text).unwrap();
     let (_, out) = doctor(setup.path(), &["--config", "mach-config.toml"]);

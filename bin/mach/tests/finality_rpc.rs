@@ -339,7 +339,7 @@ async fn finality_rpc_reports_validated_blocks_alerts_and_breaks_the_circuit() {
         [&json!("a"), &json!("b"), &json!("c"), &json!("d")],
         "{answers}"
     );
-    assert_eq!(answers[0]["result"], "0x74c", "{answers}");
+    assert_eq!(answers[0]["result"], "0x385", "{answers}");
     assert!(number(&answers[1]["result"]["number"]) < bad, "{answers}");
     assert_eq!(answers[2]["error"]["code"], -32090, "{answers}");
     assert!(answers[3]["result"].is_string(), "{answers}");

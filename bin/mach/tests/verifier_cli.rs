@@ -1,5 +1,6 @@
-//! `mach verifier fixture` through the real binary: the Ethereum test suite passes with the
-//! promised output shape, and a broken fixture fails with a non-zero exit status.
+//! `mach verifier` through the real binary: the Ethereum test suite and real OP Stack blocks pass
+//! `mach verifier fixture` with the promised output shape, a broken fixture fails with a non-zero
+//! exit status, the live verifier follows and resumes, and a stale genesis stops it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 
@@ -16,37 +17,46 @@ fn mach(args: &[&str]) -> Output {
 }
 
 fn fixtures() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the shared/ folder must sit beside the repository",
-        dir.display()
-    );
-    dir
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../crates/verifier/tests/data/ethereum-tests")
 }
 
-#[test]
-fn the_ethereum_test_suite_passes_through_the_cli() {
-    let out = mach(&["verifier", "fixture", fixtures().to_str().unwrap()]);
+/// The JSON of a gzip-compressed fixture file.
+fn read_gz(path: &std::path::Path) -> serde_json::Value {
+    use std::io::Read;
+    let bytes = std::fs::read(path).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Runs `mach verifier fixture PATH`, checks every case passed with the promised output shape
+/// (one `PASS name` line per case, then `N passed, 0 failed`), and returns the case lines.
+fn all_pass(path: &std::path::Path) -> Vec<String> {
+    let out = mach(&["verifier", "fixture", path.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<&str> = stdout.lines().collect();
+    let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
     let (last, cases) = lines.split_last().unwrap();
     assert!(cases.iter().all(|l| l.starts_with("PASS ")), "{stdout}");
     assert_eq!(*last, format!("{} passed, 0 failed", cases.len()));
-    assert!(cases.len() >= 295);
+    cases.to_vec()
+}
+
+#[test]
+fn the_ethereum_test_suite_passes_through_the_cli() {
+    assert!(all_pass(&fixtures()).len() >= 295);
 }
 
 #[test]
 fn a_wrong_last_block_hash_fails_the_case_and_the_exit_status() {
-    let source = fixtures().join("ValidBlocks/bcExample/basefeeExample.json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(source).unwrap()).unwrap();
+    let mut json = read_gz(&fixtures().join("ValidBlocks/bcExample/basefeeExample.json.gz"));
     for case in json.as_object_mut().unwrap().values_mut() {
         case["lastblockhash"] = serde_json::Value::String(format!("0x{}", "11".repeat(32)));
     }
@@ -65,7 +75,7 @@ fn a_wrong_last_block_hash_fails_the_case_and_the_exit_status() {
 
 #[test]
 fn verbose_output_names_the_rule_that_rejected_each_invalid_block() {
-    let path = fixtures().join("InvalidBlocks/bcInvalidHeaderTest/wrongStateRoot.json");
+    let path = fixtures().join("InvalidBlocks/bcInvalidHeaderTest/wrongStateRoot.json.gz");
     let out = mach(&["verifier", "fixture", "--verbose", path.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
@@ -258,35 +268,14 @@ fn op_stack_blocks() -> PathBuf {
 
 /// One vendored real block as JSON, to change and write back.
 fn real_block(name: &str) -> serde_json::Value {
-    use std::io::Read;
-    let bytes = std::fs::read(op_stack_blocks().join(format!("{name}.json.gz"))).unwrap();
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes.as_slice())
-        .read_to_string(&mut text)
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
+    read_gz(&op_stack_blocks().join(format!("{name}.json.gz")))
 }
 
 #[test]
 fn real_op_stack_blocks_pass_through_the_cli() {
-    let out = mach(&["verifier", "fixture", op_stack_blocks().to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 10, "{stdout}");
-    assert!(
-        lines[..9].iter().all(|l| l.starts_with("PASS ")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("PASS unichain-mainnet-10311000"),
-        "{stdout}"
-    );
-    assert_eq!(lines[9], "9 passed, 0 failed");
+    let cases = all_pass(&op_stack_blocks());
+    assert_eq!(cases.len(), 9, "{cases:?}");
+    assert!(cases.contains(&"PASS unichain-mainnet-10311000".to_string()));
 }
 
 /// A real block changed (a transaction dropped; the witness without the parent's state root
@@ -343,7 +332,8 @@ fn changed_real_blocks_fail_unless_the_file_expects_the_outcome() {
 
 /// The reference Soneium genesis (forks to Holocene only) stops `mach verifier` in strict and
 /// safe mode before it contacts the rollup RPC, naming each missing fork; `--chain-rules
-/// registry` starts it, and so does unsafe mode (with a warning).
+/// registry` starts it, and so does unsafe mode (with a warning, checking headers by the
+/// registry's schedule).
 #[test]
 fn a_stale_genesis_stops_strict_and_safe_mode_before_any_rpc() {
     let dir = tempfile::tempdir().unwrap();
@@ -438,5 +428,9 @@ fn a_stale_genesis_stops_strict_and_safe_mode_before_any_rpc() {
         "strict",
         "validating Soneium (chain 1868) by the Superchain registry's schedule",
     );
-    starts(&[], "unsafe", "unsafe mode: starting anyway");
+    starts(
+        &[],
+        "unsafe",
+        "starting, with the registry's schedule for header checks",
+    );
 }

@@ -25,10 +25,15 @@ use mach_contracts::{
     TransparentUpgradeableProxy,
 };
 
-/// Rollup chain ID of the local devnet: the OP Stack's local-devnet ID (901), which no live chain
-/// uses. Not Soneium's 1868: the devnet's anvil rollup does not follow Soneium's fork schedule,
-/// and a verifier checks a genesis of a chain the Superchain registry lists against the registry.
-pub const DEFAULT_ROLLUP_CHAIN_ID: u64 = 901;
+/// Rollup chain ID of Soneium, the default MACH rollup: the chain a deployment's service manager
+/// watches unless told otherwise.
+pub const DEFAULT_ROLLUP_CHAIN_ID: u64 = 1868;
+
+/// Rollup chain ID of the local devnet's anvil rollup: the OP Stack's local-devnet ID (901), which
+/// no live chain uses. Not Soneium's 1868: the devnet's rollup does not follow Soneium's fork
+/// schedule, and a verifier checks the genesis of a chain the Superchain registry lists against
+/// the registry.
+pub const DEVNET_ROLLUP_CHAIN_ID: u64 = 901;
 
 /// What to deploy, beyond the connection's account (which deploys and owns everything).
 #[derive(Clone, Debug)]

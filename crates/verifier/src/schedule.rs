@@ -9,7 +9,8 @@
 //!
 //! - [`ScheduleSource::Genesis`] (the default): the genesis file, if the registry agrees or does
 //!   not list the chain; on a difference, an error naming every fork, both times and the fix
-//!   (modes that judge blocks refuse to start; unsafe mode only warns).
+//!   (modes that judge blocks refuse to start; unsafe mode, which judges nothing, warns and
+//!   checks headers by the registry's schedule).
 //! - [`ScheduleSource::Registry`] (`--chain-rules registry`): the registry's schedule, EIP-1559
 //!   parameters and per-chain flags replace the genesis file's.
 
@@ -208,14 +209,15 @@ pub struct Resolved {
     pub rules: ChainRules,
     /// One log line: where the schedule came from and how it compares with the registry.
     pub note: String,
-    /// The genesis file differs from the registry and is used anyway (unsafe mode): log the note
-    /// as a warning.
+    /// The genesis file differs from the registry (unsafe mode starts anyway, by the registry's
+    /// schedule): log the note as a warning.
     pub warning: bool,
 }
 
 /// Settles the rules to validate by from the genesis file's `rules` and `source`, against the
 /// bundled registry. With `strict_schedule` (modes that judge blocks: strict and safe) a genesis
-/// file that differs from the registry is an error; without, a warning.
+/// file that differs from the registry is an error; without (unsafe mode), a warning, and the
+/// registry's schedule is used.
 pub fn resolve(
     rules: ChainRules,
     source: ScheduleSource,
@@ -289,11 +291,13 @@ pub fn resolve_with(
             if strict_schedule {
                 return Err(error);
             }
-            resolved(
-                rules,
-                format!("{error} (unsafe mode: starting anyway)"),
-                true,
-            )
+            // Unsafe mode judges nothing, but checks headers: by a stale schedule it would stop
+            // at the first block of a fork the genesis lacks. The registry's schedule is known
+            // to be the chain's.
+            let note = format!(
+                "{error}\nUnsafe mode executes nothing and never alerts: starting, with the registry's schedule for header checks."
+            );
+            resolved(rules.with_registry(chain), note, true)
         }
     }
 }
@@ -379,17 +383,16 @@ mod tests {
     }
 
     #[test]
-    fn unsafe_mode_only_warns_and_the_registry_source_replaces_the_schedule() {
+    fn unsafe_mode_warns_and_the_registry_schedule_replaces_a_stale_one() {
         let warned = resolve(soneium(), ScheduleSource::Genesis, false).unwrap();
         assert!(warned.warning);
-        assert!(warned
-            .rules
-            .optimism
-            .as_ref()
-            .unwrap()
-            .schedule()
-            .get(&OpFork::Jovian)
-            .is_none());
+        assert!(
+            warned.note.contains("Jovian: genesis none"),
+            "{}",
+            warned.note
+        );
+        let schedule = warned.rules.optimism.as_ref().unwrap().schedule();
+        assert_eq!(schedule[&OpFork::Jovian], 1_764_691_201);
 
         let by_registry = resolve(soneium(), ScheduleSource::Registry, true).unwrap();
         assert!(!by_registry.warning);

@@ -1,21 +1,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The Ethereum test suite's BlockchainTests (Cancun, valid and invalid blocks) through the
-//! validator: every case must pass. The fixtures live in `../shared` beside the repository.
+//! validator: every case must pass. The fixtures are in `tests/data/ethereum-tests` (gzip).
 
 use std::path::PathBuf;
 
 use mach_verifier::fixture::run_paths;
 
-/// How many cases `../shared/fixtures/ethereum-tests` holds; fewer means files went missing.
+/// How many cases `tests/data/ethereum-tests` holds; fewer means files went missing.
 const EXPECTED_CASES: usize = 295;
 
 #[test]
 fn every_ethereum_blockchain_test_passes() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ethereum-tests");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/ethereum-tests");
     assert!(
         dir.is_dir(),
-        "fixture directory {} is missing: the conformance test needs the shared/ folder beside the repository",
+        "fixture directory {} is missing",
         dir.display()
     );
     let mut failures = Vec::new();

@@ -16,8 +16,13 @@ use alloy_consensus::{
     TxEip7702,
 };
 use alloy_eips::{
-    eip1559::calc_next_block_base_fee, eip2930::AccessList, eip4895::Withdrawal,
-    eip7685::EMPTY_REQUESTS_HASH, eip7702::Authorization, Encodable2718,
+    eip1559::calc_next_block_base_fee,
+    eip2930::AccessList,
+    eip2935::{HISTORY_SERVE_WINDOW, HISTORY_STORAGE_ADDRESS, HISTORY_STORAGE_CODE},
+    eip4895::Withdrawal,
+    eip7685::EMPTY_REQUESTS_HASH,
+    eip7702::Authorization,
+    Encodable2718,
 };
 use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256};
 use alloy_trie::{HashBuilder, Nibbles, EMPTY_ROOT_HASH};
@@ -279,6 +284,13 @@ fn genesis_state(da_scalar: u16) -> InMemoryState {
         BTreeMap::new(),
     );
     state.insert_account(
+        HISTORY_STORAGE_ADDRESS,
+        0,
+        U256::ZERO,
+        HISTORY_STORAGE_CODE.clone(),
+        BTreeMap::new(),
+    );
+    state.insert_account(
         PAIRING_300,
         0,
         U256::ZERO,
@@ -521,6 +533,33 @@ fn isthmus_block_is_accepted_and_each_broken_rule_is_named() {
         Some(storage_root(&message_passer_storage()))
     );
     assert_ne!(header.withdrawals_root, Some(EMPTY_ROOT_HASH));
+
+    // EIP-2935 (Prague, so Isthmus): the parent's hash in the history contract's ring buffer.
+    let slot = U256::from(parent.number as usize % HISTORY_SERVE_WINDOW);
+    assert_eq!(
+        built.changes.storage[&HISTORY_STORAGE_ADDRESS]
+            .slots
+            .get(&slot),
+        Some(&U256::from_be_bytes(parent.hash().0))
+    );
+    // Before Isthmus the contract is not called.
+    let holocene_parent = genesis_header(&holocene(), &state, 0, 0, 0);
+    let pre_isthmus = build_valid(
+        &holocene(),
+        &holocene_parent,
+        &state,
+        &attributes(
+            &holocene(),
+            &holocene_parent,
+            vec![transfer(0, 21_000)],
+            GAS_LIMIT,
+            0,
+        ),
+    );
+    assert!(!pre_isthmus
+        .changes
+        .storage
+        .contains_key(&HISTORY_STORAGE_ADDRESS));
 
     // Isthmus operator fee: gas used * scalar / 1e6 + constant, to the operator fee vault.
     let gas = user_gas(&built.block);

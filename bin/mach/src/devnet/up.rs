@@ -394,7 +394,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         | 1;
     let rollup = Rollup::start(&RollupConfig {
         network: args.l2_network,
-        chain_id: mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
+        chain_id: mach_devnet::deploy::DEVNET_ROLLUP_CHAIN_ID,
         port: 0,
         log_path: Some(logs.join("l2.log")),
         seed,
@@ -612,7 +612,7 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         l1_rpc: l1.url().to_string(),
         l1_chain_id: L1_CHAIN_ID,
         l2_rpc,
-        l2_chain_id: mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
+        l2_chain_id: mach_devnet::deploy::DEVNET_ROLLUP_CHAIN_ID,
         l2_network: args.l2_network.to_string(),
         block_time_s: args.block_time as f64,
         load_tps: args.load,
