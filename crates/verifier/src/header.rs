@@ -123,25 +123,28 @@ pub fn op_fee_params(
     Ok(None)
 }
 
-/// EIP-1559 parameters for the child of `parent` at `timestamp`. On OP Stack chains after
-/// Holocene the parent's extra data carries them (both zero: the chain's Canyon parameters).
+/// The fee parameters a child of `parent` at `timestamp` gets from its parent: the EIP-1559
+/// parameters (on OP Stack chains from a Holocene parent on, those of the parent's extra data;
+/// both zero there means the chain's Canyon parameters) and the minimum base fee (a Jovian
+/// parent's; else 0).
 pub fn base_fee_params(
     rules: &ChainRules,
     parent: &Header,
     timestamp: u64,
-) -> Result<BaseFeeParams, BlockError> {
-    if rules.is_optimism() {
-        if let Some(params) = op_fee_params(rules, &parent.extra_data, parent.timestamp)? {
-            if params.denominator == 0 && params.elasticity == 0 {
-                return Ok(rules.base_fee_params_at(timestamp));
-            }
-            return Ok(BaseFeeParams::new(
-                u128::from(params.denominator),
-                u128::from(params.elasticity),
-            ));
-        }
-    }
-    Ok(rules.base_fee_params_at(timestamp))
+) -> Result<(BaseFeeParams, u64), BlockError> {
+    let from_parent = if rules.is_optimism() {
+        op_fee_params(rules, &parent.extra_data, parent.timestamp)?
+    } else {
+        None
+    };
+    Ok(match from_parent {
+        Some(p) if p.denominator != 0 || p.elasticity != 0 => (
+            BaseFeeParams::new(u128::from(p.denominator), u128::from(p.elasticity)),
+            p.min_base_fee,
+        ),
+        Some(p) => (rules.base_fee_params_at(timestamp), p.min_base_fee),
+        None => (rules.base_fee_params_at(timestamp), 0),
+    })
 }
 
 /// The EIP-1559 base fee the child of `parent` must carry (`None` before London). On OP Stack
@@ -160,20 +163,18 @@ pub fn expected_base_fee(
     if !rules.is_london_active_at_block(parent.number) || parent.base_fee_per_gas.is_none() {
         return Ok(Some(INITIAL_BASE_FEE));
     }
-    let params = base_fee_params(rules, parent, timestamp)?;
+    let (params, min_base_fee) = base_fee_params(rules, parent, timestamp)?;
     if params.elasticity_multiplier == 0 || params.max_change_denominator == 0 {
         return Err(BlockError::ExtraData(
             "parent's EIP-1559 parameters have a zero".into(),
         ));
     }
-    let jovian_parent =
-        rules.is_optimism() && rules.is_jovian_active_at_timestamp(parent.timestamp);
-    let (gas_metered, min_base_fee) = if jovian_parent {
-        let min = jovian_params(&parent.extra_data)?.min_base_fee;
-        (parent.gas_used.max(parent.blob_gas_used.unwrap_or(0)), min)
-    } else {
-        (parent.gas_used, 0)
-    };
+    let gas_metered =
+        if rules.is_optimism() && rules.is_jovian_active_at_timestamp(parent.timestamp) {
+            parent.gas_used.max(parent.blob_gas_used.unwrap_or(0))
+        } else {
+            parent.gas_used
+        };
     let next = alloy_eips::eip1559::calc_next_block_base_fee(
         gas_metered,
         parent.gas_limit,

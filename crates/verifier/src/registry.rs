@@ -56,7 +56,8 @@ pub enum OpFork {
     Isthmus,
     /// Minimum base fee and data-availability footprint limit.
     Jovian,
-    /// The upgrade after Jovian; its activation block carries one-time upgrade gas (see
+    /// L2 counterpart of Ethereum's Osaka, with a smaller bn256 pairing input limit; its
+    /// activation block carries one-time upgrade gas (see
     /// [`RegistryChain::keep_karst_upgrade_gas`]).
     Karst,
 }
