@@ -12,8 +12,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 contracts="$root/contracts"
 artifacts="$root/crates/contracts/artifacts"
 forge="$root/node_modules/.bin/forge"
-# The deployed MachServiceManager's ABI, which ours must keep (shared/ sits beside the repo).
-reference_abi="${MACH_REFERENCE_ABI:-$root/../shared/reference/MachServiceManager.abi.json}"
+# The deployed MachServiceManager's ABI, which ours must keep (a copy of the mainnet contract's).
+reference_abi="${MACH_REFERENCE_ABI:-$root/crates/contracts/tests/data/MachServiceManager.abi.json}"
 
 # Scratch space for the commands below, removed on exit.
 scratch=""

@@ -40,8 +40,8 @@ fn signatures(abi: &JsonAbi) -> BTreeSet<String> {
 
 #[test]
 fn mach_service_manager_abi_is_a_superset_of_mainnet() {
-    let reference_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/MachServiceManager.abi.json");
+    let reference_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/MachServiceManager.abi.json");
     let text = std::fs::read_to_string(&reference_path).unwrap_or_else(|e| {
         panic!(
             "reference ABI {} is needed by this test: {e}",

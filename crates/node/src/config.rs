@@ -208,10 +208,8 @@ mod tests {
 
     #[test]
     fn reference_avs_configs_parse() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/avs_configs.json");
-        let list = load_avs_configs(&path)
-            .expect("the reference avs_configs.json (../shared beside the repo)");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/avs_configs.json");
+        let list = load_avs_configs(&path).expect("the reference avs_configs.json");
         assert_eq!(list[0].avs_name, "soneium");
         assert_eq!(list[0].methods[0].quorum_threshold_percentages, vec![66]);
     }

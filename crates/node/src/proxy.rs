@@ -232,10 +232,9 @@ mod tests {
 
     #[test]
     fn reference_proxy_config_parses() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/reference/operator_proxy.yaml");
-        let text = std::fs::read_to_string(&path)
-            .expect("reference operator_proxy.yaml (../shared beside the repo)");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/operator_proxy.yaml");
+        let text = std::fs::read_to_string(&path).expect("the reference operator_proxy.yaml");
         let config = ProxyConfig::from_yaml(&text).unwrap();
         assert_eq!(config.method, "confirmAlert");
         assert_eq!(config.work_proofs_mod["soneium"], 30000);
