@@ -13,7 +13,7 @@ contracts="$root/contracts"
 artifacts="$root/crates/contracts/artifacts"
 forge="$root/node_modules/.bin/forge"
 # The deployed MachServiceManager's ABI, which ours must keep (a copy of the mainnet contract's).
-reference_abi="${MACH_REFERENCE_ABI:-$root/crates/contracts/tests/data/MachServiceManager.abi.json}"
+reference_abi="$root/crates/contracts/tests/data/MachServiceManager.abi.json"
 
 # Scratch space for the commands below, removed on exit.
 scratch=""
@@ -63,7 +63,7 @@ cmd_check() {
 
 cmd_test() {
   (cd "$contracts" && "$forge" test -vv)
-  [[ -f "$reference_abi" ]] || die "reference ABI not found at $reference_abi (set MACH_REFERENCE_ABI to its path)"
+  [[ -f "$reference_abi" ]] || die "reference ABI not found at $reference_abi (restore it from git)"
   scratch=$(mktemp -d)
   node "$contracts/tools/artifacts.js" export "$contracts/out" "$scratch"
   node "$contracts/tools/artifacts.js" abi-compat "$scratch/MachServiceManager.json" "$reference_abi"

@@ -324,21 +324,14 @@ fn op_extra_data(rules: &ChainRules, timestamp: u64, min_base_fee: u64) -> Bytes
 }
 
 /// The genesis header of the test chain under `rules`, with `min_base_fee` in its extra data
-/// when Jovian is active at genesis, and `blob_gas_used` as its DA footprint.
-fn genesis_header(
-    rules: &ChainRules,
-    state: &InMemoryState,
-    min_base_fee: u64,
-    gas_used: u64,
-    blob_gas_used: u64,
-) -> Sealed<Header> {
+/// when Jovian is active at genesis; it used no gas.
+fn genesis_header(rules: &ChainRules, state: &InMemoryState, min_base_fee: u64) -> Sealed<Header> {
     use alloy_op_hardforks::OpHardforks;
     let isthmus = rules.is_isthmus_active_at_timestamp(GENESIS_TIME);
     Sealed::new(Header {
         number: 0,
         timestamp: GENESIS_TIME,
         gas_limit: GAS_LIMIT,
-        gas_used,
         base_fee_per_gas: Some(GENESIS_BASE_FEE),
         state_root: state.state_root(),
         withdrawals_root: Some(if isthmus {
@@ -346,7 +339,7 @@ fn genesis_header(
         } else {
             EMPTY_ROOT_HASH
         }),
-        blob_gas_used: Some(blob_gas_used),
+        blob_gas_used: Some(0),
         excess_blob_gas: Some(0),
         parent_beacon_block_root: Some(B256::ZERO),
         requests_hash: isthmus.then_some(EMPTY_REQUESTS_HASH),
@@ -521,7 +514,7 @@ type Edit = Box<dyn FnOnce(&mut Block<OpTxEnvelope>)>;
 fn isthmus_block_is_accepted_and_each_broken_rule_is_named() {
     let rules = isthmus();
     let state = genesis_state(0);
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     let attrs = attributes(&rules, &parent, vec![transfer(0, 21_000)], GAS_LIMIT, 0);
     let built = build_valid(&rules, &parent, &state, &attrs);
     let header = &built.block.header;
@@ -543,7 +536,7 @@ fn isthmus_block_is_accepted_and_each_broken_rule_is_named() {
         Some(&U256::from_be_bytes(parent.hash().0))
     );
     // Before Isthmus the contract is not called.
-    let holocene_parent = genesis_header(&holocene(), &state, 0, 0, 0);
+    let holocene_parent = genesis_header(&holocene(), &state, 0);
     let pre_isthmus = build_valid(
         &holocene(),
         &holocene_parent,
@@ -590,7 +583,7 @@ fn isthmus_block_is_accepted_and_each_broken_rule_is_named() {
 fn set_code_transactions_are_valid_from_isthmus_on() {
     let state = genesis_state(0);
     let rules = isthmus();
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     let attrs = attributes(&rules, &parent, vec![set_code(0)], GAS_LIMIT, 0);
     let built = build_valid(&rules, &parent, &state, &attrs);
     // The sender's code is now the EIP-7702 delegation designator to CLZ.
@@ -601,7 +594,7 @@ fn set_code_transactions_are_valid_from_isthmus_on() {
 
     // Before Isthmus the same transaction type does not exist.
     let rules = holocene();
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     let attrs = attributes(&rules, &parent, vec![set_code(0)], GAS_LIMIT, 0);
     let error = build_op_block(&rules, &parent, &attrs, &state).unwrap_err();
     assert_eq!(error.rule(), "transaction", "{error}");
@@ -622,7 +615,7 @@ fn jovian_block_is_accepted_and_each_broken_rule_is_named() {
     const DA_SCALAR: u16 = 400;
     let rules = jovian();
     let state = genesis_state(DA_SCALAR);
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     let users = vec![transfer(0, 21_000), transfer(1, 21_000)];
     let expected_da: u64 = users.iter().map(|tx| da_footprint(tx, DA_SCALAR)).sum();
     let attrs = attributes(&rules, &parent, users, GAS_LIMIT, 123);
@@ -716,7 +709,7 @@ fn jovian_base_fee_counts_the_da_footprint_and_keeps_the_minimum() {
     const DA_SCALAR: u16 = 60_000;
     let rules = jovian();
     let state = genesis_state(DA_SCALAR);
-    let genesis = genesis_header(&rules, &state, 0, 0, 0);
+    let genesis = genesis_header(&rules, &state, 0);
     let attrs = attributes(&rules, &genesis, vec![transfer(0, 21_000)], GAS_LIMIT, 0);
     let first = build_valid(&rules, &genesis, &state, &attrs);
     let da = first.block.header.blob_gas_used.unwrap();
@@ -754,7 +747,7 @@ fn jovian_base_fee_counts_the_da_footprint_and_keeps_the_minimum() {
 
     // A parent whose extra data sets a minimum base fee above the computed one.
     const MIN_BASE_FEE: u64 = 7_000_000_000;
-    let genesis = genesis_header(&rules, &state, MIN_BASE_FEE, 0, 0);
+    let genesis = genesis_header(&rules, &state, MIN_BASE_FEE);
     let computed = eip1559_next(GENESIS_BASE_FEE, 0, GAS_LIMIT);
     assert!(computed < MIN_BASE_FEE);
     let attrs = attributes(&rules, &genesis, vec![transfer(0, 21_000)], GAS_LIMIT, 0);
@@ -771,7 +764,7 @@ fn jovian_da_footprint_over_the_gas_limit_is_rejected() {
     const DA_SCALAR: u16 = 60_000;
     let rules = jovian();
     let state = genesis_state(DA_SCALAR);
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     // Two transfers of 6M DA footprint each do not fit a 10M gas limit.
     let attrs = attributes(
         &rules,
@@ -790,7 +783,7 @@ fn jovian_da_footprint_over_the_gas_limit_is_rejected() {
 
 /// A block calling the CLZ and pairing contracts with deposits, built under `rules`.
 fn probe_block(rules: &ChainRules, state: &InMemoryState) -> (Sealed<Header>, Built) {
-    let parent = genesis_header(rules, state, 0, 0, 0);
+    let parent = genesis_header(rules, state, 0);
     let from = Address::repeat_byte(0xde);
     let transactions = vec![
         deposit(from, CLZ, 100_000, 0, 0x02),
@@ -845,7 +838,7 @@ fn karst_brings_osaka_opcodes_and_the_smaller_pairing_limit() {
 fn karst_caps_user_transaction_gas_but_not_deposits() {
     let state = genesis_state(400);
     let rules = karst();
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
 
     let over = attributes(
         &rules,
@@ -876,7 +869,7 @@ fn karst_caps_user_transaction_gas_but_not_deposits() {
 
     // Jovian has no cap.
     let rules = jovian();
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     let over = attributes(
         &rules,
         &parent,
@@ -898,10 +891,10 @@ fn blocks_of_forks_the_config_lacks_are_undecided_never_invalid() {
         (isthmus(), holocene(), "Isthmus"),
         (karst(), holocene(), "Isthmus"),
     ] {
-        let parent = genesis_header(&built_by, &state, 0, 0, 0);
+        let parent = genesis_header(&built_by, &state, 0);
         let attrs = attributes(&built_by, &parent, vec![transfer(0, 21_000)], GAS_LIMIT, 0);
         let built = build_valid(&built_by, &parent, &state, &attrs);
-        let judged_parent = genesis_header(&judged_by, &state, 0, 0, 0);
+        let judged_parent = genesis_header(&judged_by, &state, 0);
         let mut block = built.block.clone();
         block.header.parent_hash = judged_parent.hash();
         let error = validate_block(
@@ -919,7 +912,7 @@ fn blocks_of_forks_the_config_lacks_are_undecided_never_invalid() {
 
     // A pre-Isthmus block whose withdrawals root is not the empty root.
     let rules = holocene();
-    let parent = genesis_header(&rules, &state, 0, 0, 0);
+    let parent = genesis_header(&rules, &state, 0);
     let attrs = attributes(&rules, &parent, vec![transfer(0, 21_000)], GAS_LIMIT, 0);
     let built = build_valid(&rules, &parent, &state, &attrs);
     let error = broken(&rules, &parent, &state, &built.block, |b| {
