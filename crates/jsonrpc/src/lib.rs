@@ -2,6 +2,8 @@
 //! clients: parsing a request body (single or batch) into calls with proper error objects,
 //! answering a whole body through one dispatch function, and a small client.
 
+pub mod http;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::future::Future;
@@ -50,11 +52,14 @@ impl RpcError {
     }
 }
 
-/// One parsed call: its id (absent for notifications), method and params.
+/// One parsed call: its id, method and params.
 #[derive(Clone, Debug)]
 pub struct Call {
-    /// The request id, echoed in the response.
+    /// The request id, echoed in the response (`null` for a notification).
     pub id: Value,
+    /// A request without an `id` member: it is carried out but never answered (JSON-RPC 2.0,
+    /// section 4.1).
+    pub notification: bool,
     /// The method name.
     pub method: String,
     /// The params (`null` when absent).
@@ -93,7 +98,17 @@ pub fn parse_body(body: &[u8]) -> Body {
 }
 
 fn parse_call(value: Value) -> Result<Call, (Value, RpcError)> {
+    let notification = value.is_object() && value.get("id").is_none();
     let id = value.get("id").cloned().unwrap_or(Value::Null);
+    if !matches!(id, Value::Null | Value::String(_) | Value::Number(_)) {
+        return Err((
+            Value::Null,
+            RpcError::new(
+                codes::INVALID_REQUEST,
+                "id must be a string, a number or null",
+            ),
+        ));
+    }
     let Some(method) = value.get("method").and_then(Value::as_str) else {
         return Err((
             id,
@@ -108,6 +123,7 @@ fn parse_call(value: Value) -> Result<Call, (Value, RpcError)> {
     }
     Ok(Call {
         id,
+        notification,
         method: method.to_string(),
         params: value.get("params").cloned().unwrap_or(Value::Null),
     })
@@ -122,27 +138,28 @@ pub fn response(id: Value, result: Result<Value, RpcError>) -> Value {
 }
 
 /// Answers an HTTP body: every well-formed call goes through `handle`, malformed ones get error
-/// objects without reaching it, and a batch is answered in order as an array.
-pub async fn answer_body<F, Fut>(body: &[u8], mut handle: F) -> Value
+/// objects without reaching it. The calls of a batch run concurrently and are answered in order
+/// as an array. Notifications are carried out but not answered, so the result is `None` when
+/// nothing is to be sent back (HTTP 204).
+pub async fn answer_body<F, Fut>(body: &[u8], handle: F) -> Option<Value>
 where
-    F: FnMut(Call) -> Fut,
+    F: Fn(Call) -> Fut,
     Fut: Future<Output = Result<Value, RpcError>>,
 {
-    let mut answer_one = async |call: Result<Call, (Value, RpcError)>| match call {
-        Err((id, error)) => response(id, Err(error)),
+    let answer_one = async |call: Result<Call, (Value, RpcError)>| match call {
+        Err((id, error)) => Some(response(id, Err(error))),
         Ok(call) => {
-            let id = call.id.clone();
-            response(id, handle(call).await)
+            let (id, silent) = (call.id.clone(), call.notification);
+            let result = handle(call).await;
+            (!silent).then(|| response(id, result))
         }
     };
     match parse_body(body) {
         Body::Single(call) => answer_one(call).await,
         Body::Batch(calls) => {
-            let mut out = Vec::with_capacity(calls.len());
-            for call in calls {
-                out.push(answer_one(call).await);
-            }
-            Value::Array(out)
+            let answers = futures::future::join_all(calls.into_iter().map(answer_one)).await;
+            let answers: Vec<Value> = answers.into_iter().flatten().collect();
+            (!answers.is_empty()).then_some(Value::Array(answers))
         }
     }
 }
@@ -269,6 +286,55 @@ mod tests {
             panic!()
         };
         assert!(calls[0].is_ok() && calls[1].is_err());
+        let Body::Single(Err((id, e))) = parse_body(br#"{"jsonrpc":"2.0","id":[1],"method":"a"}"#)
+        else {
+            panic!()
+        };
+        assert_eq!((id, e.code), (Value::Null, codes::INVALID_REQUEST));
+    }
+
+    #[tokio::test]
+    async fn notifications_are_carried_out_but_not_answered() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let handle = |call: Call| {
+            seen.lock().unwrap().push(call.method.clone());
+            async { Ok(json!(1)) }
+        };
+        let none = answer_body(br#"{"jsonrpc":"2.0","method":"a"}"#, handle).await;
+        assert_eq!(none, None);
+        let null_id = answer_body(br#"{"jsonrpc":"2.0","id":null,"method":"b"}"#, handle).await;
+        assert_eq!(null_id.unwrap()["result"], 1);
+        let batch = answer_body(
+            br#"[{"jsonrpc":"2.0","method":"c"},{"jsonrpc":"2.0","id":7,"method":"d"}]"#,
+            handle,
+        )
+        .await
+        .unwrap();
+        assert_eq!(batch.as_array().unwrap().len(), 1);
+        assert_eq!(batch[0]["id"], 7);
+        let only = answer_body(br#"[{"jsonrpc":"2.0","method":"e"}]"#, handle).await;
+        assert_eq!(only, None);
+        // An invalid request is answered even without an id.
+        let invalid = answer_body(br#"{"jsonrpc":"2.0"}"#, handle).await.unwrap();
+        assert_eq!(invalid["error"]["code"], codes::INVALID_REQUEST);
+        assert_eq!(*seen.lock().unwrap(), ["a", "b", "c", "d", "e"]);
+    }
+
+    #[tokio::test]
+    async fn batch_calls_run_concurrently() {
+        // Two calls that each wait for the other: done only if both run at once.
+        let barrier = tokio::sync::Barrier::new(2);
+        let handle = |_call: Call| async {
+            barrier.wait().await;
+            Ok(json!(true))
+        };
+        let body =
+            br#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","id":2,"method":"a"}]"#;
+        let answer = tokio::time::timeout(Duration::from_secs(10), answer_body(body, handle))
+            .await
+            .expect("the calls of a batch ran one after another")
+            .unwrap();
+        assert_eq!(answer[1]["id"], 2);
     }
 
     #[test]
