@@ -48,6 +48,13 @@ pub struct AggregatorConfig {
     /// before answering with a zero transaction hash.
     #[serde(default = "default_response_wait")]
     pub response_wait_seconds: u64,
+    /// Seconds a task made by `aggregator_createTask` waits in memory for its first valid
+    /// signature before it is forgotten (it never reaches the store unsigned).
+    #[serde(default = "default_pending_task")]
+    pub pending_task_seconds: u64,
+    /// At most this many unsigned tasks are held; beyond it the oldest is forgotten first.
+    #[serde(default = "default_max_pending_tasks")]
+    pub max_pending_tasks: usize,
 }
 
 fn default_listen() -> String {
@@ -55,7 +62,7 @@ fn default_listen() -> String {
 }
 
 fn default_vhosts() -> Vec<String> {
-    vec!["localhost".into(), "127.0.0.1".into()]
+    vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
 }
 
 fn default_quorums() -> Vec<u8> {
@@ -72,6 +79,14 @@ fn default_task_expiry() -> u64 {
 
 fn default_response_wait() -> u64 {
     60
+}
+
+fn default_pending_task() -> u64 {
+    120
+}
+
+fn default_max_pending_tasks() -> usize {
+    1024
 }
 
 impl AggregatorConfig {
@@ -130,12 +145,26 @@ impl AggregatorConfig {
         if self.task_expiry_seconds == 0 {
             return Err(ConfigError("task_expiry_seconds must be positive".into()));
         }
+        if self.pending_task_seconds == 0 {
+            return Err(ConfigError("pending_task_seconds must be positive".into()));
+        }
+        if self.max_pending_tasks == 0 {
+            return Err(ConfigError(
+                "max_pending_tasks must be positive (it bounds unsigned tasks, e.g. 1024)".into(),
+            ));
+        }
         Ok(())
     }
 
     /// How long a task accepts signatures.
     pub fn task_expiry(&self) -> Duration {
         Duration::from_secs(self.task_expiry_seconds)
+    }
+
+    /// How long an unsigned task is kept: `pending_task_seconds`, and never past the task's
+    /// expiry.
+    pub fn pending_task(&self) -> Duration {
+        Duration::from_secs(self.pending_task_seconds.min(self.task_expiry_seconds))
     }
 
     /// How long a signer waits for the confirmation.
@@ -182,6 +211,10 @@ mod tests {
             (
                 &format!("{MINIMAL}quorum_threshold_percentages: [120]\n"),
                 "above 100",
+            ),
+            (
+                &format!("{MINIMAL}max_pending_tasks: 0\n"),
+                "max_pending_tasks",
             ),
             (&format!("{MINIMAL}quorum_numbers: [0]\n"), "quorum_numbers"),
         ];

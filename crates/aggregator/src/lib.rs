@@ -32,12 +32,15 @@ pub struct AggregatorHandle {
 }
 
 impl AggregatorHandle {
-    /// Stops the server and the task actors and waits for the server to finish.
+    /// Stops the server and the task actors and waits for both to finish. An actor stops at
+    /// whatever it awaits (a `confirmAlert` receipt included), as in a crash: a restart resumes
+    /// from the store.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        self.service.stopped().await;
     }
 
     /// Waits until the server stops.

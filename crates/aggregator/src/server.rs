@@ -1,21 +1,20 @@
 //! The aggregator's JSON-RPC server (`aggregator_initOperator`, `aggregator_createTask`,
-//! `aggregator_processSignedTaskResponse`), with the reference's host and CORS allowlists.
+//! `aggregator_processSignedTaskResponse`), served through [`mach_jsonrpc::http::serve`]: the
+//! reference's host and CORS allowlists (`rpc_vhosts`, `rpc_cors`) and the shared limits.
 
 use crate::service::{Aggregator, AggregatorError};
 use alloy::primitives::{Address, B256};
 use axum::body::Bytes as BodyBytes;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
+use mach_jsonrpc::http::{Access, Limits};
 use mach_jsonrpc::{self as jsonrpc, codes, RpcError};
 use mach_keys::BlsSignature;
 use mach_primitives::rpc::{self, methods, InitOperatorResponse, SignedTaskResponseReply};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Aggregator error codes, after the standard JSON-RPC ones.
@@ -86,8 +85,12 @@ pub async fn dispatch(agg: &Aggregator, method: &str, params: &Value) -> Result<
                 .filter(|p| p.len() == 6)
                 .ok_or_else(|| invalid("expected six params: [layer1ChainId, chainId, operatorId, operatorAddress, operatorStateRetrieverAddr, registryCoordinatorAddr]"))?;
             let number = |i: usize, name: &str| {
-                p[i].as_u64()
-                    .ok_or_else(|| invalid(format!("{name} must be a number")))
+                p[i].as_u64().ok_or_else(|| {
+                    invalid(format!(
+                        "{name} must be a chain ID: an integer from 0 to 2^64-1, got {}",
+                        p[i]
+                    ))
+                })
             };
             let address = |i: usize, name: &str| {
                 serde_json::from_value::<Address>(p[i].clone())
@@ -124,76 +127,7 @@ async fn handle(State(agg): State<Aggregator>, body: BodyBytes) -> Response {
         dispatch(agg, &call.method, &call.params).await
     })
     .await;
-    Json(answer).into_response()
-}
-
-/// Host and origin allowlists (`rpc_vhosts`, `rpc_cors`).
-#[derive(Clone, Debug)]
-struct Allow {
-    vhosts: Vec<String>,
-    cors: Vec<String>,
-}
-
-fn allowed(list: &[String], value: &str) -> bool {
-    list.iter()
-        .any(|v| v == "*" || v.eq_ignore_ascii_case(value))
-}
-
-async fn guard(State(allow): State<Arc<Allow>>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| {
-            h.rsplit_once(':')
-                .map_or(h, |(name, _)| name)
-                .trim_matches(['[', ']'])
-                .to_string()
-        })
-        .unwrap_or_default();
-    if !allowed(&allow.vhosts, &host) {
-        return (
-            StatusCode::FORBIDDEN,
-            format!("host {host:?} is not in rpc_vhosts"),
-        )
-            .into_response();
-    }
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_string);
-    let cors = origin
-        .as_deref()
-        .filter(|o| allowed(&allow.cors, o))
-        .map(str::to_string);
-    if request.method() == Method::OPTIONS {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        if let Some(origin) = &cors {
-            add_cors(&mut response, origin);
-        }
-        return response;
-    }
-    let mut response = next.run(request).await;
-    if let Some(origin) = &cors {
-        add_cors(&mut response, origin);
-    }
-    response
-}
-
-fn add_cors(response: &mut Response, origin: &str) {
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(origin) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-    }
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type"),
-    );
+    jsonrpc::http::reply(answer)
 }
 
 /// Binds the server; it runs until `stop` turns true.
@@ -210,22 +144,18 @@ pub async fn serve(
         )
     })?;
     let address = listener.local_addr()?;
-    let allow = Arc::new(Allow {
+    let access = Access {
         vhosts: config.rpc_vhosts.clone(),
         cors: config.rpc_cors.clone(),
-    });
-    let app = Router::new()
-        .route("/", post(handle))
-        .with_state(agg)
-        .layer(middleware::from_fn_with_state(allow, guard));
+    };
+    let limits =
+        Limits::from_env().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let app = Router::new().route("/", post(handle)).with_state(agg);
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
+        if let Err(e) = jsonrpc::http::serve(listener, app, access, limits, shutdown).await {
             tracing::error!(error = %e, "aggregator server failed");
         }
     });

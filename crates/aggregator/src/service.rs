@@ -2,11 +2,19 @@
 //! verifies incoming signatures in batches, tracks signed stake and submits `confirmAlert`
 //! once the thresholds are met.
 //!
+//! A task made by `aggregator_createTask` costs a few hundred bytes of memory and nothing else:
+//! it has no actor and is not stored until a registered operator's valid signature arrives.
+//! Unsigned tasks are forgotten after `pending_task_seconds`, and at most `max_pending_tasks`
+//! are held (the oldest is forgotten first).
+//!
 //! Path of a signature: [`Aggregator::process_signed`] checks the task it names against the
-//! store, hands the signature to the alert's actor and waits; the actor verifies what has queued
-//! up in one pairing check ([`crate::quorum::verify_batch`]), stores accepted signatures before
-//! answering, and when the quorum is reached marks the task `Submitting` (stored), sends the
-//! transaction and stores `Confirmed`. Every signer's call then answers with the transaction.
+//! store (or the unsigned tasks), hands the signature to the alert's actor and waits; the actor
+//! verifies what has queued up in one pairing check ([`crate::quorum::verify_batch`]), stores
+//! accepted signatures before answering, and when the quorum is reached marks the task
+//! `Submitting` (stored), sends the transaction and stores `Confirmed`. Every signer's call then
+//! answers with the transaction. A signer that sends the signature it already sent (its answer
+//! was lost, or the aggregator restarted) is answered as the first time, with the task's state.
+//! An actor ends when nothing waits on it; finished and expired tasks are pruned from the store.
 
 use crate::config::AggregatorConfig;
 use crate::quorum::{verify_batch, Member, QuorumView, SignatureIndices};
@@ -16,10 +24,12 @@ use mach_chain::quorum::{self as l1, AlertHeader, AvsContracts, OperatorKeys};
 use mach_chain::{ChainError, Connection};
 use mach_keys::BlsSignature;
 use mach_primitives::rpc::AlertTaskInfo;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::task::TaskTracker;
 
 /// Why the aggregator refused a request; each names the fix where there is one.
 #[derive(Debug, thiserror::Error)]
@@ -83,13 +93,103 @@ struct Inner {
     keys: Mutex<HashMap<Address, OperatorKeys>>,
     /// Live actors by alert hash.
     actors: Mutex<HashMap<B256, ActorHandle>>,
-    /// Serializes task creation (read store, maybe create, spawn actor).
-    create: tokio::sync::Mutex<()>,
+    /// Tasks handed out that no valid signature has reached yet.
+    pending: Mutex<PendingTasks>,
+    /// Serializes task creation; holds the next task index.
+    create: tokio::sync::Mutex<u32>,
+    /// The latest L1 block read for a reference block, and when it was read.
+    latest: Mutex<Option<(u32, Instant)>>,
+    /// When the unsigned-task limit was last reported.
+    evictions_reported: Mutex<Option<Instant>>,
+    /// Actors and the pruner, so that shutting down can wait for them.
+    tasks: TaskTracker,
+    next_actor: AtomicU64,
     stop: watch::Receiver<bool>,
+}
+
+/// How long a read of the latest L1 block serves as the reference block of new tasks.
+const REFERENCE_BLOCK_REUSE: Duration = Duration::from_secs(1);
+/// How often unsigned tasks are forgotten and the store is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often an idle actor checks whether anyone still waits on it.
+const ACTOR_IDLE_CHECK: Duration = Duration::from_secs(1);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A task handed out by `aggregator_createTask` and not signed yet.
+#[derive(Clone, Debug)]
+struct PendingTask {
+    info: AlertTaskInfo,
+    /// Unix seconds, as stored once it is signed.
+    created_at: u64,
+    born: Instant,
+}
+
+/// The unsigned tasks by alert hash, oldest first in `order`.
+#[derive(Debug, Default)]
+struct PendingTasks {
+    tasks: HashMap<B256, PendingTask>,
+    order: VecDeque<(B256, u32)>,
+}
+
+impl PendingTasks {
+    /// Adds `task` (replacing an older one of the same alert); forgets the oldest beyond `max`
+    /// and returns how many were forgotten.
+    fn insert(&mut self, task: PendingTask, max: usize) -> usize {
+        let key = (task.info.alert_hash, task.info.task_index);
+        self.tasks.insert(key.0, task);
+        self.order.push_back(key);
+        let mut forgotten = 0;
+        while self.tasks.len() > max {
+            let Some((hash, index)) = self.order.pop_front() else {
+                break;
+            };
+            if self
+                .tasks
+                .get(&hash)
+                .is_some_and(|t| t.info.task_index == index)
+            {
+                self.tasks.remove(&hash);
+                forgotten += 1;
+            }
+        }
+        if self.order.len() > 2 * max.max(self.tasks.len()) {
+            self.compact();
+        }
+        forgotten
+    }
+
+    /// Forgets the task of `alert_hash` if it has `task_index`.
+    fn remove(&mut self, alert_hash: &B256, task_index: u32) {
+        if self
+            .tasks
+            .get(alert_hash)
+            .is_some_and(|t| t.info.task_index == task_index)
+        {
+            self.tasks.remove(alert_hash);
+        }
+    }
+
+    /// Forgets the tasks older than `lifetime`; returns how many.
+    fn expire(&mut self, lifetime: Duration) -> usize {
+        let before = self.tasks.len();
+        self.tasks.retain(|_, t| t.born.elapsed() < lifetime);
+        self.compact();
+        before - self.tasks.len()
+    }
+
+    fn compact(&mut self) {
+        let tasks = &self.tasks;
+        self.order
+            .retain(|(hash, index)| tasks.get(hash).is_some_and(|t| t.info.task_index == *index));
+    }
 }
 
 #[derive(Clone)]
 struct ActorHandle {
+    id: u64,
     task_index: u32,
     requests: mpsc::Sender<SignRequest>,
     status: watch::Receiver<TaskStatus>,
@@ -170,6 +270,14 @@ impl Aggregator {
             .into());
         }
         let store = Store::open(&config.db_path)?;
+        let next_index = store.next_task_index()?;
+        let pruned = store.prune(|r| keep(&config, r))?;
+        if pruned > 0 {
+            tracing::info!(
+                pruned,
+                "removed finished, expired and unsigned tasks from the store"
+            );
+        }
         let unfinished = store.unfinished()?;
         let inner = Arc::new(Inner {
             config,
@@ -179,7 +287,12 @@ impl Aggregator {
             store,
             keys: Mutex::default(),
             actors: Mutex::default(),
-            create: tokio::sync::Mutex::new(()),
+            pending: Mutex::default(),
+            create: tokio::sync::Mutex::new(next_index),
+            latest: Mutex::default(),
+            evictions_reported: Mutex::default(),
+            tasks: TaskTracker::new(),
+            next_actor: AtomicU64::new(0),
             stop,
         });
         for record in unfinished {
@@ -190,9 +303,38 @@ impl Aggregator {
                 status = ?record.status,
                 "resuming task"
             );
-            spawn_actor(&inner, record);
+            spawn_actor(&inner, record, true);
         }
+        let pruner = Arc::downgrade(&inner);
+        let mut stop = inner.stop.clone();
+        inner.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(PRUNE_EVERY) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+                let Some(inner) = pruner.upgrade() else { break };
+                prune(&inner);
+            }
+        });
         Ok(Self { inner })
+    }
+
+    /// Waits until every actor and background task has ended (after the stop signal), so that
+    /// the store is closed once the last handle of the service is dropped.
+    pub async fn stopped(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    /// How many tasks are held in memory unsigned.
+    pub fn pending_tasks(&self) -> usize {
+        lock(&self.inner.pending).tasks.len()
+    }
+
+    /// How many task actors are running.
+    pub fn running_actors(&self) -> usize {
+        lock(&self.inner.actors).len()
     }
 
     /// What the service resolved at start.
@@ -213,53 +355,60 @@ impl Aggregator {
         &self.inner.conn
     }
 
-    /// The task for `alert_hash`: the existing one, or a new one (next index, reference block =
-    /// the latest L1 block, so `confirmAlert` lands strictly after it) if there is none or the
-    /// old one expired unconfirmed.
+    /// The task for `alert_hash`: the stored one while it accepts signatures (or once it is
+    /// final), else the unsigned one handed out before, else a new one (next index, reference
+    /// block = the latest L1 block, so `confirmAlert` lands strictly after it), held in memory
+    /// until a valid signature arrives.
     pub async fn create_task(&self, alert_hash: B256) -> Result<AlertTaskInfo, AggregatorError> {
         let inner = &self.inner;
-        let _guard = inner.create.lock().await;
+        let mut next = inner.create.lock().await;
         if let Some(record) = inner.store.get(&alert_hash)? {
             if record.status.is_final() || !expired(&inner.config, &record) {
-                ensure_actor(inner, &record);
                 return Ok(record.info);
             }
             tracing::info!(task_index = record.info.task_index, %alert_hash, "task expired unconfirmed; creating a new one");
         }
-        let latest = l1::block_number(&inner.conn).await?;
-        let reference_block_number = u32::try_from(latest).map_err(|_| {
-            ChainError::Refused(format!(
-                "L1 block {latest} does not fit a uint32 reference block"
-            ))
+        if let Some(task) = lock(&inner.pending).tasks.get(&alert_hash) {
+            if task.born.elapsed() < inner.config.pending_task() {
+                return Ok(task.info.clone());
+            }
+        }
+        let reference_block_number = inner.reference_block().await?;
+        let task_index = *next;
+        *next = task_index.checked_add(1).ok_or_else(|| {
+            ChainError::Refused("the task index space is exhausted; start a new db_path".into())
         })?;
-        let record = inner.store.create(|task_index| TaskRecord {
-            info: AlertTaskInfo {
-                alert_hash,
-                quorum_numbers: inner.config.quorum_nums.clone(),
-                quorum_threshold_percentages: inner.thresholds.clone(),
-                task_index,
-                reference_block_number,
-            },
+        let info = AlertTaskInfo {
+            alert_hash,
+            quorum_numbers: inner.config.quorum_nums.clone(),
+            quorum_threshold_percentages: inner.thresholds.clone(),
+            task_index,
+            reference_block_number,
+        };
+        let task = PendingTask {
+            info: info.clone(),
             created_at: now(),
-            signatures: Vec::new(),
-            status: TaskStatus::Open,
-        })?;
-        tracing::info!(
-            task_index = record.info.task_index,
-            %alert_hash,
-            reference_block = reference_block_number,
-            quorums = ?record.info.quorum_numbers,
-            thresholds = ?record.info.quorum_threshold_percentages,
-            "task created"
-        );
-        let info = record.info.clone();
-        spawn_actor(inner, record);
+            born: Instant::now(),
+        };
+        let forgotten = lock(&inner.pending).insert(task, inner.config.max_pending_tasks);
+        if forgotten > 0 {
+            let mut reported = lock(&inner.evictions_reported);
+            if reported.is_none_or(|at| at.elapsed() > PRUNE_EVERY) {
+                *reported = Some(Instant::now());
+                tracing::warn!(
+                    max_pending_tasks = inner.config.max_pending_tasks,
+                    "more unsigned tasks than max_pending_tasks: forgetting the oldest (a flood of aggregator_createTask?)"
+                );
+            }
+        }
+        tracing::debug!(task_index, %alert_hash, reference_block = reference_block_number, "task handed out");
         Ok(info)
     }
 
     /// Accepts `signature` by `operator_id` on the task `info` names, then waits up to the
     /// configured time for the confirmation. Returns the `confirmAlert` transaction, or zero if
-    /// the quorum was not reached in time (the task stays open).
+    /// the quorum was not reached in time (the task stays open). A signature the task already
+    /// holds is answered the same way.
     pub async fn process_signed(
         &self,
         info: &AlertTaskInfo,
@@ -267,35 +416,31 @@ impl Aggregator {
         operator_id: B256,
     ) -> Result<B256, AggregatorError> {
         let inner = &self.inner;
-        let record = inner.store.get(&info.alert_hash)?.ok_or_else(|| {
-            AggregatorError::UnknownTask(format!(
-                "no task for alert {}; call aggregator_createTask first",
-                info.alert_hash
-            ))
-        })?;
-        if record.info != *info {
-            return Err(AggregatorError::UnknownTask(format!(
-                "the signed task (index {}, reference block {}) is not the current task for alert {} (index {}, reference block {}); call aggregator_createTask again and sign what it returns",
-                info.task_index,
-                info.reference_block_number,
-                info.alert_hash,
-                record.info.task_index,
-                record.info.reference_block_number
-            )));
-        }
-        let handle = ensure_actor(inner, &record);
-        let (reply, answer) = oneshot::channel();
-        handle
-            .requests
-            .send(SignRequest {
+        // An actor may end between lookup and hand-over; then the next attempt starts another.
+        let mut attempts = 0;
+        let status = loop {
+            attempts += 1;
+            let (record, persisted) = inner.task_for(info)?;
+            let handle = ensure_actor(inner, &record, persisted);
+            let (reply, answer) = oneshot::channel();
+            let request = SignRequest {
                 operator_id,
                 signature,
                 reply,
-            })
-            .await
-            .map_err(|_| AggregatorError::Stopping)?;
-        answer.await.map_err(|_| AggregatorError::Stopping)??;
-        let mut status = handle.status;
+            };
+            let handed = handle.requests.send(request).await.is_ok();
+            match answer.await {
+                Ok(result) if handed => {
+                    result?;
+                    break handle.status;
+                }
+                _ if *inner.stop.borrow() || attempts >= 3 => {
+                    return Err(AggregatorError::Stopping)
+                }
+                _ => continue,
+            }
+        };
+        let mut status = status;
         let wait = async move { status.wait_for(|s| s.is_final()).await.map(|s| s.clone()) };
         match tokio::time::timeout(inner.config.response_wait(), wait).await {
             Ok(Ok(TaskStatus::Confirmed { tx_hash })) => Ok(tx_hash),
@@ -368,6 +513,87 @@ impl Aggregator {
     }
 }
 
+impl Inner {
+    /// The task `info` names, and whether it is stored: the stored task of its alert, or the
+    /// unsigned one handed out.
+    fn task_for(&self, info: &AlertTaskInfo) -> Result<(TaskRecord, bool), AggregatorError> {
+        let stored = self.store.get(&info.alert_hash)?;
+        if let Some(record) = &stored {
+            if record.info == *info {
+                return Ok((record.clone(), true));
+            }
+        }
+        if let Some(task) = lock(&self.pending).tasks.get(&info.alert_hash) {
+            if task.info == *info {
+                if task.born.elapsed() >= self.config.pending_task() {
+                    return Err(AggregatorError::Expired {
+                        task_index: info.task_index,
+                        alert_hash: info.alert_hash,
+                    });
+                }
+                let record = TaskRecord {
+                    info: task.info.clone(),
+                    created_at: task.created_at,
+                    signatures: Vec::new(),
+                    status: TaskStatus::Open,
+                };
+                return Ok((record, false));
+            }
+        }
+        Err(AggregatorError::UnknownTask(match stored {
+            Some(record) => format!(
+                "the signed task (index {}, reference block {}) is not the current task for alert {} (index {}, reference block {}); call aggregator_createTask again and sign what it returns",
+                info.task_index,
+                info.reference_block_number,
+                info.alert_hash,
+                record.info.task_index,
+                record.info.reference_block_number
+            ),
+            None => format!(
+                "no task {} for alert {} (it was never created, was not signed in time, or the aggregator restarted before it was signed); call aggregator_createTask and sign what it returns",
+                info.task_index, info.alert_hash
+            ),
+        }))
+    }
+
+    /// The reference block for a new task: the latest L1 block, read at most once a second.
+    async fn reference_block(&self) -> Result<u32, AggregatorError> {
+        if let Some((block, at)) = *lock(&self.latest) {
+            if at.elapsed() < REFERENCE_BLOCK_REUSE {
+                return Ok(block);
+            }
+        }
+        let latest = l1::block_number(&self.conn).await?;
+        let block = u32::try_from(latest).map_err(|_| {
+            ChainError::Refused(format!(
+                "L1 block {latest} does not fit a uint32 reference block"
+            ))
+        })?;
+        *lock(&self.latest) = Some((block, Instant::now()));
+        Ok(block)
+    }
+}
+
+/// Whether a stored task stays: one being submitted always does; otherwise one with a signature
+/// until its expiry (after that a finished task has nothing more to tell and an open one
+/// accepts nothing more).
+fn keep(config: &AggregatorConfig, record: &TaskRecord) -> bool {
+    record.status == TaskStatus::Submitting
+        || (!record.signatures.is_empty() && !expired(config, record))
+}
+
+/// Forgets unsigned tasks past their time and prunes the store.
+fn prune(inner: &Inner) {
+    let forgotten = lock(&inner.pending).expire(inner.config.pending_task());
+    match inner.store.prune(|r| keep(&inner.config, r)) {
+        Ok(pruned) if pruned + forgotten > 0 => {
+            tracing::info!(pruned, forgotten, "pruned finished and expired tasks")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot prune the task store"),
+    }
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -379,29 +605,30 @@ fn expired(config: &AggregatorConfig, record: &TaskRecord) -> bool {
 }
 
 /// The live actor of the record's alert, started if there is none (or a stale one).
-fn ensure_actor(inner: &Arc<Inner>, record: &TaskRecord) -> ActorHandle {
-    if let Ok(actors) = inner.actors.lock() {
+fn ensure_actor(inner: &Arc<Inner>, record: &TaskRecord, persisted: bool) -> ActorHandle {
+    {
+        let actors = lock(&inner.actors);
         if let Some(handle) = actors.get(&record.info.alert_hash) {
             if handle.task_index == record.info.task_index && !handle.requests.is_closed() {
                 return handle.clone();
             }
         }
     }
-    spawn_actor(inner, record.clone())
+    spawn_actor(inner, record.clone(), persisted)
 }
 
-fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
+fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord, persisted: bool) -> ActorHandle {
     let (requests, receiver) = mpsc::channel(1024);
     let (status_tx, status) = watch::channel(record.status.clone());
     let handle = ActorHandle {
+        id: inner.next_actor.fetch_add(1, Ordering::Relaxed),
         task_index: record.info.task_index,
         requests,
         status,
     };
-    if let Ok(mut actors) = inner.actors.lock() {
-        actors.insert(record.info.alert_hash, handle.clone());
-    }
+    lock(&inner.actors).insert(record.info.alert_hash, handle.clone());
     let actor = Actor {
+        id: handle.id,
         inner: inner.clone(),
         signed: record
             .signatures
@@ -413,11 +640,20 @@ fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
             })
             .collect(),
         record,
+        persisted,
         view: None,
         status: status_tx,
         retry_at: None,
     };
-    tokio::spawn(actor.run(receiver));
+    // The stop signal ends an actor at whatever it awaits, as a crash would: what it stored is
+    // what a restart resumes from.
+    let mut stop = inner.stop.clone();
+    inner.tasks.spawn(async move {
+        tokio::select! {
+            _ = actor.run(receiver) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    });
     handle
 }
 
@@ -426,8 +662,11 @@ const RETRY: Duration = Duration::from_secs(5);
 
 /// The owner of one alert's task.
 struct Actor {
+    id: u64,
     inner: Arc<Inner>,
     record: TaskRecord,
+    /// Whether the task is in the store (it is once a signature was accepted).
+    persisted: bool,
     signed: BTreeMap<B256, BlsSignature>,
     view: Option<Arc<QuorumView>>,
     status: watch::Sender<TaskStatus>,
@@ -436,11 +675,12 @@ struct Actor {
 
 impl Actor {
     async fn run(mut self, mut requests: mpsc::Receiver<SignRequest>) {
-        let mut stop = self.inner.stop.clone();
         // A task resumed after a restart may already have its quorum, or be mid-submission.
-        if self.record.status == TaskStatus::Submitting || self.record.status == TaskStatus::Open {
+        if self.persisted && !self.record.status.is_final() {
             self.maybe_submit().await;
         }
+        let mut idle = tokio::time::interval(ACTOR_IDLE_CHECK);
+        idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let retry = self.retry_at;
             tokio::select! {
@@ -456,9 +696,29 @@ impl Actor {
                     self.retry_at = None;
                     self.maybe_submit().await;
                 }
-                _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
+                _ = idle.tick(), if retry.is_none() => {
+                    if self.retire(&requests) {
+                        break;
+                    }
+                }
             }
         }
+    }
+
+    /// Ends the actor when nothing needs it: no retry due, no request queued and no signer
+    /// waiting on its status (the handle in the actor map holds one receiver). Its state is in
+    /// the store, so the next signature starts a new actor from there.
+    fn retire(&self, requests: &mpsc::Receiver<SignRequest>) -> bool {
+        let mut actors = lock(&self.inner.actors);
+        let hash = self.record.info.alert_hash;
+        let listed = actors.get(&hash).is_some_and(|h| h.id == self.id);
+        if !requests.is_empty() || self.status.receiver_count() > usize::from(listed) {
+            return false;
+        }
+        if listed {
+            actors.remove(&hash);
+        }
+        true
     }
 
     /// The task's operator set, read once from L1.
@@ -537,6 +797,12 @@ impl Actor {
         let mut candidates = Vec::new();
         for request in batch {
             let id = request.operator_id;
+            if self.signed.get(&id) == Some(&request.signature) {
+                // Sent again (the answer was lost, or we restarted): answer as the first time.
+                tracing::info!(task_index = info.task_index, operator_id = %id, "signature already accepted; answering with the task's state");
+                let _ = request.reply.send(Ok(()));
+                continue;
+            }
             let refusal = if view.member(&id).is_none() {
                 Some(AggregatorError::NotRegistered {
                     operator_id: id,
@@ -601,7 +867,12 @@ impl Actor {
                 signature: Bytes::from(request.signature.to_bytes().to_vec()),
             });
         }
-        if let Err(e) = self.inner.store.put(&record) {
+        let stored = if self.persisted {
+            self.inner.store.put(&record)
+        } else {
+            self.inner.store.insert_new(&record)
+        };
+        if let Err(e) = stored {
             tracing::error!(task_index = info.task_index, error = %e, "cannot store signatures");
             let reason = e.to_string();
             for request in accepted {
@@ -613,6 +884,18 @@ impl Actor {
             return;
         }
         self.record = record;
+        if !self.persisted {
+            self.persisted = true;
+            lock(&self.inner.pending).remove(&info.alert_hash, info.task_index);
+            tracing::info!(
+                task_index = info.task_index,
+                alert_hash = %info.alert_hash,
+                reference_block = info.reference_block_number,
+                quorums = ?info.quorum_numbers,
+                thresholds = ?info.quorum_threshold_percentages,
+                "task opened by its first valid signature"
+            );
+        }
         for request in accepted {
             tracing::info!(
                 task_index = info.task_index,
@@ -640,7 +923,7 @@ impl Actor {
     /// Submits `confirmAlert` if the thresholds are met (or a submission was interrupted),
     /// after checking whether the alert is already on L1.
     async fn maybe_submit(&mut self) {
-        if self.record.status.is_final() {
+        if self.record.status.is_final() || !self.persisted {
             return;
         }
         let info = self.record.info.clone();

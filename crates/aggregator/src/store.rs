@@ -1,7 +1,9 @@
 //! The task store: every task, its accepted signatures and its submission state, in one redb
 //! file, so a restart loses nothing and never submits an alert twice.
 //!
-//! Each change is one durable write transaction, committed before the signer is answered.
+//! Only tasks with at least one accepted signature are stored (unsigned ones live in memory,
+//! see `service`); each change is one durable write transaction, committed before the signer
+//! is answered.
 
 use alloy::primitives::{Bytes, B256};
 use mach_primitives::rpc::AlertTaskInfo;
@@ -159,37 +161,65 @@ impl Store {
         })
     }
 
-    /// Creates a task with the next task index: `make(index)` builds it, and the record and the
-    /// counter are written in one transaction.
-    pub fn create(&self, make: impl FnOnce(u32) -> TaskRecord) -> Result<TaskRecord, StoreError> {
+    /// The next unused task index (0 on a new store).
+    pub fn next_task_index(&self) -> Result<u32, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let meta = tx.open_table(META).map_err(|e| self.fail(e))?;
+        let value = meta.get(NEXT_TASK_INDEX).map_err(|e| self.fail(e))?;
+        match value {
+            Some(v) => counter(v.value()).ok_or_else(|| self.fail("corrupt task counter")),
+            None => Ok(0),
+        }
+    }
+
+    /// Writes a task that was only in memory until now (its first signature was accepted):
+    /// the record, and the task counter raised past its index, in one transaction.
+    pub fn insert_new(&self, record: &TaskRecord) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(record).map_err(|e| self.fail(e))?;
+        let next = record
+            .info
+            .task_index
+            .checked_add(1)
+            .ok_or_else(|| self.fail("task index space exhausted"))?;
         let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
-        let record = {
+        {
             let mut meta = tx.open_table(META).map_err(|e| self.fail(e))?;
-            let index = match meta.get(NEXT_TASK_INDEX).map_err(|e| self.fail(e))? {
-                Some(v) => {
-                    let bytes: [u8; 4] = v
-                        .value()
-                        .try_into()
-                        .map_err(|_| self.fail("corrupt task counter"))?;
-                    u32::from_be_bytes(bytes)
-                }
+            let stored = match meta.get(NEXT_TASK_INDEX).map_err(|e| self.fail(e))? {
+                Some(v) => counter(v.value()).ok_or_else(|| self.fail("corrupt task counter"))?,
                 None => 0,
             };
-            let next = index
-                .checked_add(1)
-                .ok_or_else(|| self.fail("task index space exhausted"))?;
-            meta.insert(NEXT_TASK_INDEX, next.to_be_bytes().as_slice())
+            meta.insert(NEXT_TASK_INDEX, stored.max(next).to_be_bytes().as_slice())
                 .map_err(|e| self.fail(e))?;
-            let record = make(index);
-            let value = serde_json::to_vec(&record).map_err(|e| self.fail(e))?;
             tx.open_table(TASKS)
                 .map_err(|e| self.fail(e))?
                 .insert(record.info.alert_hash.as_slice(), value.as_slice())
                 .map_err(|e| self.fail(e))?;
-            record
+        }
+        tx.commit().map_err(|e| self.fail(e))
+    }
+
+    /// Deletes every task `keep` refuses; returns how many were deleted.
+    pub fn prune(&self, keep: impl Fn(&TaskRecord) -> bool) -> Result<usize, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
+        let deleted = {
+            let mut table = tx.open_table(TASKS).map_err(|e| self.fail(e))?;
+            let mut doomed = Vec::new();
+            for item in table.iter().map_err(|e| self.fail(e))? {
+                let (key, value) = item.map_err(|e| self.fail(e))?;
+                // A record that no longer parses is kept: deleting it would hide the problem.
+                if let Ok(record) = serde_json::from_slice::<TaskRecord>(value.value()) {
+                    if !keep(&record) {
+                        doomed.push(key.value().to_vec());
+                    }
+                }
+            }
+            for key in &doomed {
+                table.remove(key.as_slice()).map_err(|e| self.fail(e))?;
+            }
+            doomed.len()
         };
         tx.commit().map_err(|e| self.fail(e))?;
-        Ok(record)
+        Ok(deleted)
     }
 
     /// Every task that is not final (open or being submitted).
@@ -207,6 +237,10 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+fn counter(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.try_into().ok()?))
 }
 
 #[cfg(test)]
@@ -229,14 +263,19 @@ mod tests {
     }
 
     #[test]
-    fn tasks_and_counter_survive_reopening() {
+    fn tasks_counter_and_pruning_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (B256::repeat_byte(1), B256::repeat_byte(2));
         {
             let store = Store::open(dir.path()).unwrap();
-            assert_eq!(store.create(|i| record(i, a)).unwrap().info.task_index, 0);
-            let mut second = store.create(|i| record(i, b)).unwrap();
-            assert_eq!(second.info.task_index, 1);
+            assert_eq!(store.next_task_index().unwrap(), 0);
+            store.insert_new(&record(0, a)).unwrap();
+            // Indices handed out but never signed leave a gap; the counter passes the highest.
+            let mut second = record(5, b);
+            store.insert_new(&second).unwrap();
+            assert_eq!(store.next_task_index().unwrap(), 6);
+            store.insert_new(&record(3, B256::repeat_byte(6))).unwrap();
+            assert_eq!(store.next_task_index().unwrap(), 6);
             second.signatures.push(SignatureRecord {
                 operator_id: B256::repeat_byte(9),
                 signature: Bytes::from(vec![1; 64]),
@@ -250,19 +289,16 @@ mod tests {
             assert!(e.reason.contains("another aggregator"), "{e}");
         }
         let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.next_task_index().unwrap(), 6);
         assert_eq!(store.get(&a).unwrap().unwrap(), record(0, a));
         let second = store.get(&b).unwrap().unwrap();
         assert_eq!(second.signatures.len(), 1);
         assert!(second.status.is_final());
+        assert_eq!(store.unfinished().unwrap().len(), 2);
+        assert_eq!(store.prune(|r| !r.status.is_final()).unwrap(), 1);
+        assert_eq!(store.get(&b).unwrap(), None);
+        assert_eq!(store.prune(|r| r.info.task_index != 3).unwrap(), 1);
         assert_eq!(store.unfinished().unwrap(), vec![record(0, a)]);
-        assert_eq!(
-            store
-                .create(|i| record(i, B256::repeat_byte(4)))
-                .unwrap()
-                .info
-                .task_index,
-            2
-        );
         assert_eq!(store.get(&B256::repeat_byte(5)).unwrap(), None);
     }
 

@@ -234,11 +234,26 @@ async fn bad_signatures_and_bad_requests_are_refused_without_blocking_others() {
     let (b, c) = (b.unwrap(), c.unwrap());
     assert_ne!(b.tx_hash, B256::ZERO);
     assert_eq!(b.tx_hash, c.tx_hash);
-    // A second signature from the same operator is a duplicate.
+    // The same signature again is answered as the first time; another one is a duplicate.
     assert_eq!(
-        rpc_code(sign(&client, &task, &net.operators[1].1).await),
-        error_codes::DUPLICATE
+        sign(&client, &task, &net.operators[1].1)
+            .await
+            .unwrap()
+            .tx_hash,
+        b.tx_hash
     );
+    let other = net.operators[1].1.sign(&wrong.sign_hash());
+    let duplicate = client
+        .call::<SignedTaskResponseReply>(
+            "aggregator_processSignedTaskResponse",
+            json!([
+                task,
+                Bytes::from(other.to_bytes().to_vec()),
+                Bytes::from(net.operators[1].1.operator_id().0.to_vec())
+            ]),
+        )
+        .await;
+    assert_eq!(rpc_code(duplicate), error_codes::DUPLICATE);
     assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
     handle.shutdown().await;
 }
@@ -263,14 +278,16 @@ async fn a_restart_between_signatures_loses_nothing_and_confirms_once() {
     assert_eq!(on_chain(&net, hash).await, (false, U256::ZERO));
 
     let (handle, client) = start(&net, db.path(), extra).await;
-    // The task survived with its index and signatures; a signer already counted is refused.
+    // The task survived with its index and signatures; a signer already counted that sends
+    // again is answered with the task's state.
     assert_eq!(create_task(&client, hash).await, task);
-    assert_eq!(
-        rpc_code(sign(&client, &task, &net.operators[0].1).await),
-        error_codes::DUPLICATE
+    let (again, reply) = tokio::join!(
+        sign(&client, &task, &net.operators[0].1),
+        sign(&client, &task, &net.operators[2].1)
     );
-    let reply = sign(&client, &task, &net.operators[2].1).await.unwrap();
+    let reply = reply.unwrap();
     assert_ne!(reply.tx_hash, B256::ZERO);
+    assert_eq!(again.unwrap().tx_hash, reply.tx_hash);
     assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
     handle.shutdown().await;
 
@@ -329,6 +346,22 @@ async fn init_operator_checks_registration_and_settings() {
         "{}",
         wrong_chain.reason
     );
+    // Out-of-range chain IDs are named as such, not as "not a number".
+    let huge: serde_json::Value = serde_json::from_str("1180591620717411303424").unwrap();
+    for bad in [huge, json!(-1)] {
+        let mut params = init(31337, key.operator_id().0);
+        params[0] = bad.clone();
+        let refused = client
+            .call::<InitOperatorResponse>("aggregator_initOperator", params)
+            .await;
+        match refused {
+            Err(CallError::Rpc { error, .. }) => {
+                assert_eq!(error.code, mach_jsonrpc::codes::INVALID_PARAMS);
+                assert!(error.message.contains("0 to 2^64-1"), "{bad}: {error}");
+            }
+            other => panic!("{bad}: expected invalid params, got {other:?}"),
+        }
+    }
     handle.shutdown().await;
 }
 
@@ -387,5 +420,224 @@ async fn an_expired_task_refuses_signatures_and_the_alert_gets_a_new_task() {
             .unwrap()
             .reply
     );
+    handle.shutdown().await;
+}
+
+/// Confirms a fresh alert with two of the three operators and checks it is the `total`-th alert
+/// on L1: the alert after a restart goes through as any other.
+async fn confirm_next(net: &Net, client: &Client, hash: B256, total: u64) {
+    let task = create_task(client, hash).await;
+    let (a, b) = tokio::join!(
+        sign(client, &task, &net.operators[0].1),
+        sign(client, &task, &net.operators[1].1)
+    );
+    assert_ne!(a.unwrap().tx_hash, B256::ZERO);
+    assert_ne!(b.unwrap().tx_hash, B256::ZERO);
+    assert_eq!(on_chain(net, hash).await, (true, U256::from(total)));
+}
+
+async fn anvil_call(net: &Net, method: &str, params: serde_json::Value) -> serde_json::Value {
+    Client::new(net.anvil.url(), Duration::from_secs(10))
+        .call(method, params)
+        .await
+        .unwrap()
+}
+
+/// Polls `check` every 50 ms for up to 30 s.
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_before_any_signature_is_stored_forgets_the_task_and_loses_nothing() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let hash = B256::repeat_byte(0x61);
+    let task = {
+        let (handle, client) = start(&net, db.path(), "").await;
+        let task = create_task(&client, hash).await;
+        // Unsigned, the task is neither stored nor given an actor.
+        assert_eq!(handle.service.task(&hash).unwrap(), None);
+        assert_eq!(handle.service.running_actors(), 0);
+        handle.shutdown().await;
+        task
+    };
+    let (handle, client) = start(&net, db.path(), "").await;
+    // The signer's call after the restart names a task the aggregator no longer has: the node
+    // is told to create it again, and the retry goes through.
+    assert_eq!(
+        rpc_code(sign(&client, &task, &net.operators[0].1).await),
+        error_codes::UNKNOWN_TASK
+    );
+    confirm_next(&net, &client, hash, 1).await;
+    confirm_next(&net, &client, B256::repeat_byte(0x62), 2).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_a_signature_is_stored_but_before_the_answer_loses_nothing() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let extra = "response_wait_seconds: 60\n";
+    let hash = B256::repeat_byte(0x71);
+    let task = {
+        let (handle, client) = start(&net, db.path(), extra).await;
+        let task = create_task(&client, hash).await;
+        // Operator 1's call waits for the quorum; the aggregator stops while it waits, after
+        // its signature was stored.
+        let waiting = {
+            let (client, task, key) = (client.clone(), task.clone(), net.operators[0].1.clone());
+            tokio::spawn(async move { sign(&client, &task, &key).await })
+        };
+        until("the signature is stored", async || {
+            handle
+                .service
+                .task(&hash)
+                .unwrap()
+                .is_some_and(|r| r.signatures.len() == 1)
+        })
+        .await;
+        handle.shutdown().await;
+        assert!(waiting.await.unwrap().is_err(), "the signer got no answer");
+        task
+    };
+    let (handle, client) = start(&net, db.path(), extra).await;
+    // Operator 1 sends the same signature again: answered with the task's state, not refused;
+    // with operator 2 the quorum is reached and both get the one transaction.
+    let (again, second) = tokio::join!(
+        sign(&client, &task, &net.operators[0].1),
+        sign(&client, &task, &net.operators[1].1)
+    );
+    let (again, second) = (again.unwrap(), second.unwrap());
+    assert_ne!(second.tx_hash, B256::ZERO);
+    assert_eq!(again.tx_hash, second.tx_hash);
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    confirm_next(&net, &client, B256::repeat_byte(0x72), 2).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_confirm_alert_is_in_flight_confirms_exactly_once() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let extra = "response_wait_seconds: 60\n";
+    let hash = B256::repeat_byte(0x81);
+    let task = {
+        let (handle, client) = start(&net, db.path(), extra).await;
+        let task = create_task(&client, hash).await;
+        // Blocks are no longer mined: the confirmAlert transaction stays in the pool.
+        anvil_call(&net, "evm_setAutomine", json!([false])).await;
+        let signers: Vec<_> = net.operators[..2]
+            .iter()
+            .map(|(_, key)| {
+                let (client, task, key) = (client.clone(), task.clone(), key.clone());
+                tokio::spawn(async move { sign(&client, &task, &key).await })
+            })
+            .collect();
+        until("confirmAlert is in the pool", async || {
+            let pool = anvil_call(&net, "txpool_status", json!([])).await;
+            let submitting = handle
+                .service
+                .task(&hash)
+                .unwrap()
+                .is_some_and(|r| r.status == TaskStatus::Submitting);
+            submitting && pool["pending"] != json!("0x0") && pool["pending"] != json!(0)
+        })
+        .await;
+        handle.shutdown().await;
+        for signer in signers {
+            assert!(signer.await.unwrap().is_err(), "a signer got an answer");
+        }
+        // The transaction lands while the aggregator is down.
+        anvil_call(&net, "evm_setAutomine", json!([true])).await;
+        anvil_call(&net, "evm_mine", json!([])).await;
+        task
+    };
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    let (handle, client) = start(&net, db.path(), extra).await;
+    // The resumed task finds its alert on L1, sends nothing, and tells the signers.
+    until("the resumed task is confirmed", async || {
+        handle
+            .service
+            .task(&hash)
+            .unwrap()
+            .is_some_and(|r| r.status.is_final())
+    })
+    .await;
+    let reply = sign(&client, &task, &net.operators[0].1).await.unwrap();
+    assert_ne!(reply.tx_hash, B256::ZERO);
+    assert_eq!(
+        handle.service.task(&hash).unwrap().unwrap().status,
+        TaskStatus::Confirmed {
+            tx_hash: reply.tx_hash
+        }
+    );
+    assert_eq!(on_chain(&net, hash).await, (true, U256::from(1)));
+    confirm_next(&net, &client, B256::repeat_byte(0x82), 2).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_tasks_are_bounded_expire_and_are_never_stored() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let extra = "max_pending_tasks: 3\npending_task_seconds: 4\nresponse_wait_seconds: 1\n";
+    let (handle, client) = start(&net, db.path(), extra).await;
+    let mut tasks = Vec::new();
+    for i in 0..10u8 {
+        tasks.push(create_task(&client, B256::repeat_byte(0xa0 + i)).await);
+    }
+    assert_eq!(handle.service.pending_tasks(), 3);
+    assert_eq!(handle.service.running_actors(), 0);
+    assert!(tasks
+        .iter()
+        .all(|t| handle.service.task(&t.alert_hash).unwrap().is_none()));
+    // The oldest were forgotten; the newest still accept a signature, which stores the task.
+    assert_eq!(
+        rpc_code(sign(&client, &tasks[0], &net.operators[0].1).await),
+        error_codes::UNKNOWN_TASK
+    );
+    // A refused signature does not store an unsigned task either.
+    let stranger = BlsSecretKey::random();
+    assert_eq!(
+        rpc_code(sign(&client, &tasks[8], &stranger).await),
+        error_codes::NOT_REGISTERED
+    );
+    assert_eq!(handle.service.task(&tasks[8].alert_hash).unwrap(), None);
+    let newest = &tasks[9];
+    assert!(
+        sign(&client, newest, &net.operators[0].1)
+            .await
+            .unwrap()
+            .reply
+    );
+    let stored = handle.service.task(&newest.alert_hash).unwrap().unwrap();
+    assert_eq!(stored.info, *newest);
+    assert_eq!(handle.service.pending_tasks(), 2);
+    // Past pending_task_seconds an unsigned task is expired, and the alert gets a new one.
+    tokio::time::sleep(Duration::from_millis(4_100)).await;
+    assert_eq!(
+        rpc_code(sign(&client, &tasks[8], &net.operators[0].1).await),
+        error_codes::EXPIRED
+    );
+    let renewed = create_task(&client, tasks[8].alert_hash).await;
+    assert!(renewed.task_index > newest.task_index);
+    // Actors end once nobody waits on them.
+    until("the actors have ended", async || {
+        handle.service.running_actors() == 0
+    })
+    .await;
+    handle.shutdown().await;
+    // After a restart indices go on past every stored task.
+    let (handle, client) = start(&net, db.path(), extra).await;
+    assert_eq!(handle.service.pending_tasks(), 0);
+    let after = create_task(&client, B256::repeat_byte(0xbf)).await;
+    assert!(after.task_index > newest.task_index);
     handle.shutdown().await;
 }
