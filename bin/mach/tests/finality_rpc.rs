@@ -180,6 +180,40 @@ async fn finality_rpc_reports_validated_blocks_alerts_and_breaks_the_circuit() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // A client's bad parameter is its error (-32602), never "rollup RPC did not answer".
+    let huge: Value = serde_json::from_str("1180591620717411303424").unwrap(); // 2^70
+    let not_hex = format!("0x{}", "zz".repeat(32));
+    for bad in [
+        huge,
+        json!(-1),
+        json!("0xzz"),
+        json!(not_hex),
+        json!({"a": 1}),
+    ] {
+        let reply = call(&http, &url, "mach_blockStatus", json!([bad])).await;
+        assert_eq!(reply["error"]["code"], -32602, "{bad} → {reply}");
+    }
+    // Notifications are not answered; an unknown Host and a foreign Origin are refused.
+    let note = http
+        .post(&url)
+        .json(&json!({"jsonrpc": "2.0", "method": "mach_finalizedBlock", "params": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), 204);
+    for (header, value) in [("host", "evil.example"), ("origin", "https://evil.example")] {
+        let refused = http
+            .post(&url)
+            .header(header, value)
+            .json(
+                &json!({"jsonrpc": "2.0", "id": 1, "method": "mach_finalizedBlock", "params": []}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{header}: {value}");
+    }
+
     // New finalized heads over WebSocket.
     let ws = alloy::providers::ProviderBuilder::new()
         .connect_ws(alloy::providers::WsConnect::new(format!(

@@ -8,7 +8,7 @@ use crate::state::Head;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use mach_jsonrpc::{codes, Body, Call, RpcError};
@@ -80,7 +80,7 @@ struct Ctx {
 }
 
 /// The router: JSON-RPC at `POST /`, WebSocket at `GET /`, Prometheus metrics at
-/// `GET /metrics`. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the
+/// `GET /metrics`. Serve it with [`mach_jsonrpc::http::serve`], which passes the peer address: the
 /// reset method is accepted from loopback peers only.
 pub fn router(
     options: Options,
@@ -114,11 +114,32 @@ async fn http_body(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let answer = match mach_jsonrpc::parse_body(&body) {
-        Body::Single(call) => one(&ctx, peer, call).await,
-        Body::Batch(calls) => batch(&ctx, peer, calls).await,
-    };
-    axum::Json(answer).into_response()
+    mach_jsonrpc::http::reply(answer_text(&ctx, peer, &body).await)
+}
+
+/// Answers a body (single or batch), leaving out the answers to notifications: `None` when
+/// nothing is to be sent back.
+async fn answer_text(ctx: &Ctx, peer: SocketAddr, body: &[u8]) -> Option<Value> {
+    let silent = |call: &Result<Call, (Value, RpcError)>| matches!(call, Ok(c) if c.notification);
+    match mach_jsonrpc::parse_body(body) {
+        Body::Single(call) => {
+            let quiet = silent(&call);
+            let answer = one(ctx, peer, call).await;
+            (!quiet).then_some(answer)
+        }
+        Body::Batch(calls) => {
+            let quiet: Vec<bool> = calls.iter().map(silent).collect();
+            let Value::Array(answers) = batch(ctx, peer, calls).await else {
+                return None;
+            };
+            let kept: Vec<Value> = answers
+                .into_iter()
+                .zip(quiet)
+                .filter_map(|(answer, quiet)| (!quiet).then_some(answer))
+                .collect();
+            (!kept.is_empty()).then_some(Value::Array(kept))
+        }
+    }
 }
 
 /// A batch: `mach_*` calls answered here, the others that pass the breaker and tag rules sent
@@ -340,19 +361,47 @@ async fn block_status(ctx: &Ctx, params: &Value) -> Result<Value, RpcError> {
     let arg = params
         .get(0)
         .ok_or_else(|| invalid("give a block number or a block hash: [123] or [\"0x…\"]"))?;
-    let by_hash = arg.as_str().is_some_and(|s| s.len() == 66);
-    let block = if by_hash {
-        rollup(ctx, "eth_getBlockByHash", json!([arg, false])).await?
-    } else {
-        let number = match arg {
-            Value::Number(n) => n.as_u64().map(|n| format!("{n:#x}")),
-            Value::String(s) if s.starts_with("0x") => Some(s.clone()),
-            _ => None,
+    let hex_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let block = match arg {
+        Value::String(s) if s.len() == 66 => {
+            if !s.starts_with("0x") || !hex_digits(&s[2..]) {
+                return Err(invalid("a 32-byte block hash is 0x and 64 hex digits"));
+            }
+            rollup(ctx, "eth_getBlockByHash", json!([arg, false])).await?
         }
-        .ok_or_else(|| {
-            invalid("a block number (decimal number or 0x quantity) or a 32-byte hash")
-        })?;
-        rollup(ctx, "eth_getBlockByNumber", json!([number, false])).await?
+        Value::String(s) => {
+            let number = s
+                .strip_prefix("0x")
+                .filter(|digits| hex_digits(digits))
+                .and_then(|digits| u64::from_str_radix(digits, 16).ok())
+                .ok_or_else(|| {
+                    invalid("a block number as a string is a 0x quantity of at most 64 bits, e.g. \"0x1b4\"")
+                })?;
+            rollup(
+                ctx,
+                "eth_getBlockByNumber",
+                json!([format!("{number:#x}"), false]),
+            )
+            .await?
+        }
+        Value::Number(n) => {
+            let number = n.as_u64().ok_or_else(|| {
+                invalid(&format!(
+                    "block number {n} is out of range: give an integer from 0 to 2^64-1"
+                ))
+            })?;
+            rollup(
+                ctx,
+                "eth_getBlockByNumber",
+                json!([format!("{number:#x}"), false]),
+            )
+            .await?
+        }
+        _ => {
+            return Err(invalid(
+                "give a block number (integer or 0x quantity) or a 32-byte block hash",
+            ))
+        }
     };
     if block.is_null() {
         return Err(RpcError::new(
@@ -399,7 +448,15 @@ async fn rollup(ctx: &Ctx, method: &str, params: Value) -> Result<Value, RpcErro
         .await
         .map_err(|e| unavailable(e.to_string()))?;
     if let Some(error) = response.get("error") {
-        return Err(unavailable(error.to_string()));
+        // The rollup answered, refusing the call: its error (e.g. invalid params) is the
+        // client's to see, not an outage.
+        return Err(match serde_json::from_value::<RpcError>(error.clone()) {
+            Ok(mut refused) => {
+                refused.message = format!("the rollup RPC refused {method}: {}", refused.message);
+                refused
+            }
+            Err(_) => unavailable(error.to_string()),
+        });
     }
     Ok(response.get("result").cloned().unwrap_or(Value::Null))
 }
@@ -423,6 +480,7 @@ async fn serve_socket(ctx: Arc<Ctx>, peer: SocketAddr, mut socket: WebSocket) {
                 let Some(Ok(message)) = message else { return };
                 let Message::Text(text) = message else { continue };
                 let reply = match mach_jsonrpc::parse_body(text.as_bytes()) {
+                    Body::Single(Ok(call)) if call.notification && call.method.ends_with("subscribe") => continue,
                     Body::Single(Ok(call)) if call.method == "eth_subscribe" => {
                         if call.params.get(0).and_then(Value::as_str) == Some("machFinalizedHeads") {
                             let id = format!("{:#x}", alloy::primitives::B128::random());
@@ -437,8 +495,10 @@ async fn serve_socket(ctx: Arc<Ctx>, peer: SocketAddr, mut socket: WebSocket) {
                         let was = subscription.take().is_some();
                         mach_jsonrpc::response(call.id, Ok(json!(was)))
                     }
-                    Body::Single(call) => one(&ctx, peer, call).await,
-                    Body::Batch(calls) => batch(&ctx, peer, calls).await,
+                    _ => match answer_text(&ctx, peer, text.as_bytes()).await {
+                        Some(reply) => reply,
+                        None => continue,
+                    },
                 };
                 if socket.send(Message::Text(reply.to_string().into())).await.is_err() {
                     return;

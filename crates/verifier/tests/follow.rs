@@ -23,6 +23,9 @@ use alloy::rpc::types::TransactionRequest;
 use mach_devnet::{Anvil, AnvilConfig};
 use mach_verifier::live::follow::{Follower, Outcome};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 mod support;
 
@@ -95,12 +98,77 @@ async fn a_block_with_a_wrong_state_root_is_invalid_and_alerted_once() {
     admin.send("transfer", transfer()).await.unwrap();
     assert!(matches!(follower.step(1).await.unwrap(), Outcome::Valid(b) if b.number == bad + 1));
 
+    support::until(
+        "the alert is delivered and three work proofs arrived",
+        || {
+            follower.store().pending_alerts().unwrap().is_empty()
+                && support::requests(&seen, "health_check").len() == 3
+        },
+    )
+    .await;
     let alerts = support::requests(&seen, "alert_blockHash");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["params"][0]["hash"], json!(bad_hash));
-    assert!(follower.store().pending_alerts().unwrap().is_empty());
-    let proofs = support::requests(&seen, "health_check").len();
-    assert_eq!(proofs, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_goes_on_while_the_node_sits_on_an_alert() {
+    let (anvil, admin, transfer) = chain(2).await;
+    admin.send("transfer", transfer()).await.unwrap();
+    // A node that takes work proofs but never answers an alert (its aggregator waits forever).
+    let alerts_seen = Arc::new(AtomicUsize::new(0));
+    let seen = alerts_seen.clone();
+    let app = axum::Router::new().route(
+        "/soneium",
+        axum::routing::post(move |axum::Json(req): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                if req["method"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("alert_"))
+                {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                axum::Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": null}))
+            }
+        }),
+    );
+    let node_url = format!("{}/soneium", support::serve(app).await);
+    let db = tempfile::tempdir().unwrap();
+    let follower =
+        support::follower_alerting_to(anvil.url(), &anvil.genesis_json(), db.path(), &node_url)
+            .await;
+    assert!(!follow_to_head(&follower, 1).await.is_empty());
+
+    let clears = alloy::primitives::Bytes::from_static(&[
+        0x60, 0x01, 0x60, 0x05, 0x55, 0x60, 0x00, 0x60, 0x05, 0x55, 0x60, 0x0a, 0x60, 0x00, 0xf3,
+    ]);
+    admin
+        .send(
+            "create",
+            TransactionRequest::default().with_deploy_code(clears),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        follower.step(1).await.unwrap(),
+        Outcome::Invalid(..)
+    ));
+    support::until("the node holds the alert", || {
+        alerts_seen.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // The alert is in flight and unanswered; the following blocks are validated meanwhile.
+    for _ in 0..3 {
+        admin.send("transfer", transfer()).await.unwrap();
+        let outcome = tokio::time::timeout(Duration::from_secs(30), follower.step(1))
+            .await
+            .expect("validation waited for the alert")
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Valid(_)), "{outcome:?}");
+    }
+    assert_eq!(follower.store().pending_alerts().unwrap().len(), 1);
 }
 
 /// Steps until the follower is at the head; every block must be valid.
@@ -195,12 +263,17 @@ async fn each_injected_state_change_makes_exactly_the_next_block_invalid() {
         invalid.push(hash);
     }
 
-    let alerted: Vec<Value> = support::requests(&seen, "alert_blockHash")
+    support::until("every alert is delivered", || {
+        follower.store().pending_alerts().unwrap().is_empty()
+    })
+    .await;
+    // Each alert is delivered on its own, so they may arrive in any order.
+    let mut alerted: Vec<String> = support::requests(&seen, "alert_blockHash")
         .iter()
-        .map(|r| r["params"][0]["hash"].clone())
+        .map(|r| r["params"][0]["hash"].to_string())
         .collect();
-    assert_eq!(
-        alerted,
-        invalid.iter().map(|h| json!(h)).collect::<Vec<_>>()
-    );
+    let mut expected: Vec<String> = invalid.iter().map(|h| json!(h).to_string()).collect();
+    alerted.sort();
+    expected.sort();
+    assert_eq!(alerted, expected);
 }

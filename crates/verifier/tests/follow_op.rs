@@ -139,6 +139,10 @@ async fn op_stack_blocks_validate_and_a_wrong_state_root_is_an_output_root_misma
     seq.block(Vec::new(), vec![transfer]).await.unwrap();
     assert!(matches!(follower.step(1).await.unwrap(), Outcome::Valid(b) if b.number == bad + 1));
 
+    support::until("the alert is delivered", || {
+        follower.store().pending_alerts().unwrap().is_empty()
+    })
+    .await;
     let alerts: Vec<Value> = support::alerts(&seen);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["method"], "alert_blockMismatch");

@@ -599,20 +599,28 @@ async fn a_restart_resumes_without_gap_and_a_refused_alert_is_delivered_once() {
         let follower = rig.follower(db.path()).await;
         outcomes.extend(follow_to_head(&follower, true).await);
         assert_eq!(follower.store().pending_alerts().unwrap().len(), 1);
+        support::until("the node refused the alert", || {
+            rig.node.refused.load(Ordering::SeqCst) >= 1
+        })
+        .await;
     }
     let refused = rig.node.refused.load(Ordering::SeqCst);
-    assert!(refused >= 1);
     assert!(rig.node.alerts().is_empty());
 
     // Run 3: the queued alert is resent; refused again; then the node recovers and takes it.
     {
         let follower = rig.follower(db.path()).await;
         assert!(follow_to_head(&follower, false).await.is_empty());
-        assert!(rig.node.refused.load(Ordering::SeqCst) > refused);
+        support::until("the node refused the alert again", || {
+            rig.node.refused.load(Ordering::SeqCst) > refused
+        })
+        .await;
         assert_eq!(follower.store().pending_alerts().unwrap().len(), 1);
         rig.node.failing.store(false, Ordering::SeqCst);
-        assert!(follow_to_head(&follower, false).await.is_empty());
-        assert!(follower.store().pending_alerts().unwrap().is_empty());
+        support::until("the node took the alert", || {
+            follower.store().pending_alerts().unwrap().is_empty()
+        })
+        .await;
     }
 
     // Run 4: nothing is sent again; following goes on.

@@ -2,13 +2,21 @@
 //! ARCHITECTURE section 4. An alert is queued in the store first and removed only when the node
 //! answers it with a result, so a node that is down, or a verifier restart, delays an alert but
 //! never loses or repeats it.
+//!
+//! Delivery runs beside validation ([`AlertSender`]): validation never waits for an alert, and
+//! each queued alert is sent and retried on its own, with exponential backoff, so one the node
+//! cannot take holds back neither validation nor the alerts after it.
 
+use super::metrics::VerifierMetrics;
 use super::rpc::{RollupRpc, RpcFailure};
 use super::store::{BlockRef, PendingAlert, Store, StoreError};
 use alloy_primitives::B256;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// What a block's alert claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,28 +83,6 @@ pub fn alert(avs_name: &str, block: BlockRef, evidence: Evidence, reason: &str) 
 #[derive(Debug)]
 pub struct NodeClient {
     rpc: RollupRpc,
-    /// Alerts the node answered with a result since start.
-    delivered: AtomicU64,
-}
-
-/// Why sending stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The node did not take an alert; it stays queued.
-    #[error(
-        "the node at {url} did not take alert {id}: {failure}; it stays queued and is retried"
-    )]
-    Node {
-        /// The node's endpoint.
-        url: String,
-        /// The alert.
-        id: u64,
-        /// Why.
-        failure: RpcFailure,
-    },
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 impl NodeClient {
@@ -105,47 +91,19 @@ impl NodeClient {
     pub fn new(url: &str) -> Self {
         Self {
             rpc: RollupRpc::new(url, None, Duration::from_secs(180)),
-            delivered: AtomicU64::new(0),
         }
     }
 
-    /// Alerts the node accepted since start (for the alerts-sent metric).
-    pub fn delivered(&self) -> u64 {
-        self.delivered.load(Ordering::Relaxed)
+    /// The node's endpoint.
+    pub fn url(&self) -> &str {
+        self.rpc.url()
     }
 
-    /// Sends every queued alert, oldest first, removing each the node answers with a result.
-    /// Stops at the first one it does not take. Returns how many were delivered.
-    pub async fn send_pending(&self, store: &Store) -> Result<usize, SendError> {
-        let mut delivered = 0;
-        for (id, alert) in store.pending_alerts()? {
-            match self
-                .rpc
-                .call::<Value>(&alert.method, json!([alert.params]))
-                .await
-            {
-                Ok(answer) => {
-                    tracing::warn!(
-                        block = %format!("#{}({})", alert.block.number, alert.block.hash),
-                        method = %alert.method,
-                        reason = %alert.reason,
-                        answer = %answer,
-                        "alert delivered"
-                    );
-                    self.delivered.fetch_add(1, Ordering::Relaxed);
-                    store.ack_alert(id)?;
-                    delivered += 1;
-                }
-                Err(failure) => {
-                    return Err(SendError::Node {
-                        url: self.rpc.url().to_string(),
-                        id,
-                        failure,
-                    })
-                }
-            }
-        }
-        Ok(delivered)
+    /// Hands one alert to the node; `Ok` with the node's answer once it took it.
+    pub async fn deliver(&self, alert: &PendingAlert) -> Result<Value, RpcFailure> {
+        self.rpc
+            .call::<Value>(&alert.method, json!([alert.params]))
+            .await
     }
 
     /// Reports the newest validated block (`health_check`), once; a failure is only logged
@@ -161,6 +119,161 @@ impl NodeClient {
     }
 }
 
+/// At most this many alerts wait in the queue; beyond it the oldest undelivered are dropped
+/// (logged and counted in `mach_verifier_alerts_dropped_total`).
+pub const MAX_QUEUED_ALERTS: usize = 1_000;
+/// The longest wait between two attempts at one alert.
+pub const MAX_ALERT_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Why an alert's next attempt waits: how many attempts failed, and when to try again.
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    failures: u32,
+    next: Instant,
+}
+
+/// Delivers queued alerts in the background. Dropping it stops delivery; what is queued stays
+/// in the store for the next start.
+#[derive(Debug)]
+pub struct AlertSender {
+    wake: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for AlertSender {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl AlertSender {
+    /// Starts delivering the alerts queued in `store` to `node`; a failed attempt at an alert
+    /// is retried after `retry` (doubling per failure, up to [`MAX_ALERT_BACKOFF`]). The sender
+    /// holds the store only while it reads or writes it, so the store closes when its owner
+    /// drops it (and delivery then ends).
+    pub fn start(
+        node: NodeClient,
+        store: &Arc<Store>,
+        metrics: Arc<VerifierMetrics>,
+        retry: Duration,
+    ) -> Self {
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(deliver_loop(
+            Arc::new(node),
+            Arc::downgrade(store),
+            metrics,
+            retry.max(Duration::from_millis(10)),
+            wake.clone(),
+        ));
+        Self { wake, task }
+    }
+
+    /// Looks at the queue now (an alert was queued).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops delivery and waits until the background task has let go of the store.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        let _ = task.await;
+    }
+}
+
+async fn deliver_loop(
+    node: Arc<NodeClient>,
+    store: std::sync::Weak<Store>,
+    metrics: Arc<VerifierMetrics>,
+    retry: Duration,
+    wake: Arc<Notify>,
+) {
+    let mut backoff: HashMap<u64, Backoff> = HashMap::new();
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut flying: BTreeMap<u64, ()> = BTreeMap::new();
+    loop {
+        let Some(open) = store.upgrade() else {
+            return;
+        };
+        let pending = queued(&open, &metrics);
+        drop(open);
+        let pending = match pending {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the alert queue; retrying");
+                tokio::time::sleep(retry).await;
+                continue;
+            }
+        };
+        metrics.alerts_pending(pending.len());
+        backoff.retain(|id, _| pending.iter().any(|(p, _)| p == id));
+        let now = Instant::now();
+        for (id, alert) in pending {
+            let due = backoff.get(&id).is_none_or(|b| b.next <= now);
+            if !due || flying.contains_key(&id) {
+                continue;
+            }
+            flying.insert(id, ());
+            let node = node.clone();
+            in_flight.spawn(async move {
+                let result = node.deliver(&alert).await;
+                (id, alert, result)
+            });
+        }
+        let next_due = backoff
+            .iter()
+            .filter(|(id, _)| !flying.contains_key(id))
+            .map(|(_, b)| b.next)
+            .min();
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = async { if let Some(at) = next_due { tokio::time::sleep_until(at).await } }, if next_due.is_some() => {}
+            done = in_flight.join_next(), if !in_flight.is_empty() => {
+                let Some(Ok((id, alert, result))) = done else { continue };
+                flying.remove(&id);
+                let block = format!("#{}({})", alert.block.number, alert.block.hash);
+                match result {
+                    Ok(answer) => {
+                        tracing::warn!(%block, method = %alert.method, reason = %alert.reason, %answer, "alert delivered");
+                        metrics.alert_delivered();
+                        backoff.remove(&id);
+                        let acked = store.upgrade().map(|open| open.ack_alert(id));
+                        if let Some(Err(e)) = acked {
+                            tracing::error!(error = %e, "cannot remove a delivered alert from the queue; it may be sent again");
+                        }
+                    }
+                    Err(failure) => {
+                        metrics.alert_delivery_failed();
+                        let failures = backoff.get(&id).map_or(1, |b| b.failures + 1);
+                        let wait = retry
+                            .saturating_mul(1u32 << (failures - 1).min(16))
+                            .min(MAX_ALERT_BACKOFF);
+                        backoff.insert(id, Backoff { failures, next: Instant::now() + wait });
+                        tracing::warn!(%block, id, failures, retry_in_ms = wait.as_millis() as u64, node = node.url(), error = %failure, "the node did not take the alert; it stays queued and is retried");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The queue, oldest first, after dropping the oldest beyond [`MAX_QUEUED_ALERTS`].
+fn queued(
+    store: &Store,
+    metrics: &VerifierMetrics,
+) -> Result<Vec<(u64, PendingAlert)>, StoreError> {
+    let mut pending = store.pending_alerts()?;
+    if pending.len() > MAX_QUEUED_ALERTS {
+        let excess = pending.len() - MAX_QUEUED_ALERTS;
+        for (id, alert) in pending.drain(..excess) {
+            tracing::error!(id, block = %format!("#{}({})", alert.block.number, alert.block.hash), "alert queue full ({MAX_QUEUED_ALERTS}): dropping the oldest undelivered alert");
+            store.ack_alert(id)?;
+        }
+        metrics.alerts_dropped(excess);
+    }
+    Ok(pending)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -170,11 +283,14 @@ mod tests {
     use axum::response::{IntoResponse, Response};
     use axum::routing::post;
     use axum::{Json, Router};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     #[derive(Default)]
     struct Node {
         failures_left: usize,
+        /// Alerts about this block hash are refused, as a node whose aggregator keeps
+        /// refusing them answers.
+        refused: Option<Value>,
         received: Vec<Value>,
     }
 
@@ -184,6 +300,12 @@ mod tests {
             node.failures_left -= 1;
             return (StatusCode::BAD_GATEWAY, "aggregator down").into_response();
         }
+        if node.refused.is_some() && req["params"][0]["hash"] == *node.refused.as_ref().unwrap() {
+            let error =
+                json!({"code": -32002, "message": "aggregator_processSignedTaskResponse failed"});
+            return Json(json!({"jsonrpc": "2.0", "id": req["id"], "error": error}))
+                .into_response();
+        }
         node.received.push(req.clone());
         Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": {"task_index": 0}}))
             .into_response()
@@ -192,7 +314,7 @@ mod tests {
     async fn node(failures: usize) -> (String, Arc<Mutex<Node>>) {
         let state = Arc::new(Mutex::new(Node {
             failures_left: failures,
-            received: Vec::new(),
+            ..Node::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/soneium", listener.local_addr().unwrap());
@@ -243,37 +365,64 @@ mod tests {
         }
     }
 
+    fn block(n: u8) -> BlockRef {
+        BlockRef {
+            number: u64::from(n),
+            hash: B256::repeat_byte(n),
+        }
+    }
+
+    /// Polls `check` every 10 ms for up to 10 s.
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..1000 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+
+    fn sender(url: &str, store: &Arc<Store>, metrics: &Arc<VerifierMetrics>) -> AlertSender {
+        let node = NodeClient::new(url);
+        AlertSender::start(node, store, metrics.clone(), Duration::from_millis(20))
+    }
+
     #[tokio::test]
     async fn queued_alerts_survive_a_down_node_and_a_restart_and_are_sent_once() {
         let dir = tempfile::tempdir().unwrap();
-        let (url, state) = node(1).await;
-        let block = |n: u8| BlockRef {
-            number: u64::from(n),
-            hash: B256::repeat_byte(n),
-        };
+        let (url, state) = node(1_000_000).await;
+        let metrics = Arc::new(VerifierMetrics::new().unwrap());
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = Arc::new(Store::open(dir.path()).unwrap());
             store
                 .queue_alert(&alert("", block(7), Evidence::InvalidBlock, "state root"))
                 .unwrap();
-            let client = NodeClient::new(&url);
-            // The node is down: the alert stays queued.
-            assert!(matches!(
-                client.send_pending(&store).await,
-                Err(SendError::Node { id: 0, .. })
-            ));
+            let sender = sender(&url, &store, &metrics);
+            // The node is down: the alert is tried again and again and stays queued.
+            until("two attempts failed", || {
+                metrics
+                    .render()
+                    .contains("mach_verifier_alert_delivery_failures_total 2")
+            })
+            .await;
             assert_eq!(store.pending_alerts().unwrap().len(), 1);
+            sender.stop().await;
         }
-        // After a restart the alert is still there and goes out once.
-        let store = Store::open(dir.path()).unwrap();
-        let client = NodeClient::new(&url);
-        assert_eq!(client.send_pending(&store).await.unwrap(), 1);
-        assert_eq!(client.send_pending(&store).await.unwrap(), 0);
+        // After a restart (the node is back) the alert is still there and goes out once.
+        state.lock().unwrap().failures_left = 0;
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let sender = sender(&url, &store, &metrics);
+        until("the alert is delivered", || {
+            store.pending_alerts().unwrap().is_empty()
+        })
+        .await;
         assert!(store
             .queue_alert(&alert("", block(7), Evidence::InvalidBlock, "again"))
             .unwrap()
             .is_none());
-        client.work_proof(block(8)).await;
+        sender.wake();
+        NodeClient::new(&url).work_proof(block(8)).await;
         let received = state.lock().unwrap().received.clone();
         assert_eq!(received.len(), 2);
         assert_eq!(received[0]["method"], "alert_blockHash");
@@ -283,5 +432,40 @@ mod tests {
         );
         assert_eq!(received[1]["method"], "health_check");
         assert_eq!(received[1]["params"][0]["block_number"], "0x8");
+    }
+
+    #[tokio::test]
+    async fn an_alert_the_node_keeps_refusing_holds_back_none_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, state) = node(0).await;
+        state.lock().unwrap().refused = Some(json!(B256::repeat_byte(7)));
+        let metrics = Arc::new(VerifierMetrics::new().unwrap());
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let sender = sender(&url, &store, &metrics);
+        for n in [7, 8, 9] {
+            store
+                .queue_alert(&alert("", block(n), Evidence::InvalidBlock, "state root"))
+                .unwrap();
+            sender.wake();
+        }
+        until("the alerts after the refused one are delivered", || {
+            state.lock().unwrap().received.len() == 2
+        })
+        .await;
+        let pending = store.pending_alerts().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].1.block, block(7));
+        let text = metrics.render();
+        assert!(text.contains("mach_verifier_alerts_sent_total 2"), "{text}");
+        until("the pending gauge shows the refused alert", || {
+            metrics.render().contains("mach_verifier_alerts_pending 1")
+        })
+        .await;
+        // Once the node takes it, the refused alert goes out too.
+        state.lock().unwrap().refused = None;
+        until("the refused alert is delivered", || {
+            store.pending_alerts().unwrap().is_empty()
+        })
+        .await;
     }
 }

@@ -12,7 +12,7 @@
 //! against its hash when taken, like a block read on demand, and linked to its parent by the
 //! step that validates it, so a reorg between reading and use is still caught.
 
-use super::alerts::{alert, Evidence, NodeClient};
+use super::alerts::{alert, AlertSender, Evidence, NodeClient};
 use super::blocks::{evidence, fetch_block};
 use super::config::{Mode, VerifierConfig};
 use super::metrics::VerifierMetrics;
@@ -73,8 +73,11 @@ pub struct Follower {
     config: VerifierConfig,
     rules: ChainRules,
     rpc: Arc<RollupRpc>,
-    store: Store,
-    node: NodeClient,
+    store: Arc<Store>,
+    /// The node, for work proofs.
+    node: Arc<NodeClient>,
+    /// Delivers queued alerts beside validation (when alerts are sent at all).
+    alerts: Option<AlertSender>,
     avs_name: String,
     retry: Retry,
     metrics: Arc<VerifierMetrics>,
@@ -85,8 +88,6 @@ pub struct Follower {
     clock: Arc<PhaseClock>,
     /// Whether the RPC serves `debug_executionWitness` (0 not asked yet, 1 yes, 2 no).
     witness: std::sync::atomic::AtomicU8,
-    /// When queued alerts are next resent (None: at the next step).
-    alerts_due: std::sync::Mutex<Option<std::time::Instant>>,
     /// Blocks read ahead of the one being validated.
     ahead: ReadAhead,
     /// The latest block number the RPC reported, while steps decide blocks up to it (0: ask).
@@ -165,17 +166,27 @@ impl Follower {
                 got: chain_id.to::<u64>(),
             });
         }
-        let node = NodeClient::new(&config.operator.url);
+        let node = Arc::new(NodeClient::new(&config.operator.url));
         let metrics = Arc::new(VerifierMetrics::new()?);
         if let Some(last) = store.last_validated()? {
             metrics.set_validated(last.number);
         }
+        let store = Arc::new(store);
+        let alerts = config.sends_alerts().then(|| {
+            AlertSender::start(
+                NodeClient::new(&config.operator.url),
+                &store,
+                metrics.clone(),
+                std::time::Duration::from_millis(config.scheduler.retry_wait_timout_ms),
+            )
+        });
         Ok(Self {
             config,
             rules,
             rpc,
             store,
             node,
+            alerts,
             avs_name: avs_name.to_string(),
             retry,
             metrics,
@@ -184,7 +195,6 @@ impl Follower {
             known_latest: std::sync::atomic::AtomicU64::new(0),
             clock: Arc::default(),
             witness: std::sync::atomic::AtomicU8::new(0),
-            alerts_due: std::sync::Mutex::new(None),
             ahead: ReadAhead::default(),
         })
     }
@@ -343,7 +353,6 @@ impl Follower {
     }
 
     async fn step_once(&self, start: u64) -> Result<Outcome, FollowError> {
-        self.resend_alerts().await?;
         let last = self.store.last_validated()?;
         let next = last.map_or(start + 1, |b| b.number + 1);
         // An RPC that stays down past the retries delays validation; it must not stop it.
@@ -421,7 +430,9 @@ impl Follower {
                 if self.config.operator.enable
                     && next % self.config.scheduler.verify_block_interval == 0
                 {
-                    self.node.work_proof(this).await;
+                    // Fire and forget: a slow node must not hold back validation.
+                    let node = self.node.clone();
+                    tokio::spawn(async move { node.work_proof(this).await });
                 }
                 Ok(Outcome::Valid(this))
             }
@@ -432,10 +443,10 @@ impl Follower {
                         evidence(&self.rpc, &self.rules, &block, claimed, &e, self.retry).await;
                     let queued = alert(&self.avs_name, this, evidence, &e.to_string());
                     self.store.queue_alert(&queued)?;
-                    if let Err(send) = self.node.send_pending(&self.store).await {
-                        tracing::warn!(error = %send, "alert queued; will retry");
+                    // Delivery runs beside validation, which goes on at once.
+                    if let Some(alerts) = &self.alerts {
+                        alerts.wake();
                     }
-                    self.metrics.alerts_sent(self.node.delivered());
                 } else {
                     tracing::warn!(mode = ?self.config.validator.mode, "not alerting (mode or [operator] settings)");
                 }
@@ -593,29 +604,6 @@ impl Follower {
         })
         .await
         .unwrap_or_else(|e| (Err(BlockError::Internal(e.to_string())), None))
-    }
-
-    /// Sends the alerts still queued (the node refused them, or the verifier stopped before the
-    /// node took them), at most once per `[scheduler].retry_wait_timout_ms`.
-    async fn resend_alerts(&self) -> Result<(), FollowError> {
-        {
-            let mut due = self.alerts_due.lock().unwrap_or_else(|e| e.into_inner());
-            let now = std::time::Instant::now();
-            if !self.config.sends_alerts() || due.is_some_and(|at| now < at) {
-                return Ok(());
-            }
-            *due = Some(
-                now + std::time::Duration::from_millis(self.config.scheduler.retry_wait_timout_ms),
-            );
-        }
-        if self.store.pending_alerts()?.is_empty() {
-            return Ok(());
-        }
-        if let Err(send) = self.node.send_pending(&self.store).await {
-            tracing::warn!(error = %send, "queued alert not delivered; will retry");
-        }
-        self.metrics.alerts_sent(self.node.delivered());
-        Ok(())
     }
 
     /// Whether the RPC now has another block than `last` at its height (a failed or empty answer

@@ -34,6 +34,9 @@ pub enum MetricsError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// A `MACH_HTTP_*` limit is not a positive integer.
+    #[error("metrics server limits: {0}")]
+    Limits(String),
 }
 
 /// The verifier's metric families, in their own registry. Cheap to share behind an `Arc`; every
@@ -48,10 +51,12 @@ pub struct VerifierMetrics {
     gas_per_second: Gauge,
     invalid_blocks: IntCounter,
     alerts_sent: IntCounter,
+    alerts_pending: IntGauge,
+    alert_delivery_failures: IntCounter,
+    alerts_dropped: IntCounter,
     rpc_errors: IntCounter,
     config_out_of_date: IntCounter,
-    /// The highest totals reported to `alerts_sent` and `rpc_errors` (their counters' values).
-    alerts_seen: AtomicU64,
+    /// The highest total reported to `rpc_errors` (its counter's value).
     rpc_errors_seen: AtomicU64,
     /// (gas used, validation seconds) of the newest validated blocks, oldest first.
     recent: Mutex<VecDeque<(u64, f64)>>,
@@ -88,6 +93,18 @@ impl VerifierMetrics {
             "mach_verifier_alerts_sent_total",
             "Alerts the operator node accepted",
         )?;
+        let alerts_pending = gauge(
+            "mach_verifier_alerts_pending",
+            "Alerts queued that the operator node has not accepted yet",
+        )?;
+        let alert_delivery_failures = counter(
+            "mach_verifier_alert_delivery_failures_total",
+            "Attempts to hand an alert to the operator node that failed (each is retried with backoff)",
+        )?;
+        let alerts_dropped = counter(
+            "mach_verifier_alerts_dropped_total",
+            "Undelivered alerts dropped because the queue was full",
+        )?;
         let rpc_errors = counter(
             "mach_verifier_rpc_errors_total",
             "Failed calls to the rollup RPC",
@@ -120,9 +137,11 @@ impl VerifierMetrics {
             gas_per_second,
             invalid_blocks,
             alerts_sent,
+            alerts_pending,
+            alert_delivery_failures,
+            alerts_dropped,
             rpc_errors,
             config_out_of_date,
-            alerts_seen: AtomicU64::new(0),
             rpc_errors_seen: AtomicU64::new(0),
             recent: Mutex::new(VecDeque::with_capacity(GAS_WINDOW)),
         })
@@ -178,10 +197,24 @@ impl VerifierMetrics {
         self.invalid_blocks.inc();
     }
 
-    /// Brings the alerts-sent counter up to `total`, the alerts the node has accepted since
-    /// start (as [`super::alerts::NodeClient::delivered`] counts them).
-    pub fn alerts_sent(&self, total: u64) {
-        raise(&self.alerts_sent, &self.alerts_seen, total);
+    /// The node accepted an alert.
+    pub fn alert_delivered(&self) {
+        self.alerts_sent.inc();
+    }
+
+    /// An attempt to hand an alert to the node failed.
+    pub fn alert_delivery_failed(&self) {
+        self.alert_delivery_failures.inc();
+    }
+
+    /// `count` undelivered alerts were dropped from a full queue.
+    pub fn alerts_dropped(&self, count: usize) {
+        self.alerts_dropped.inc_by(count as u64);
+    }
+
+    /// Alerts queued and not yet accepted by the node.
+    pub fn alerts_pending(&self, count: usize) {
+        self.alerts_pending.set(as_gauge(count as u64));
     }
 
     /// Brings the RPC-error counter up to `total`, the failed rollup calls since start (as
@@ -241,8 +274,11 @@ pub async fn serve(
             }
         }),
     );
+    let limits = mach_jsonrpc::http::Limits::from_env().map_err(MetricsError::Limits)?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        let access = mach_jsonrpc::http::Access::any();
+        let forever = std::future::pending();
+        if let Err(e) = mach_jsonrpc::http::serve(listener, router, access, limits, forever).await {
             tracing::error!(error = %e, "metrics server stopped");
         }
     });
@@ -271,8 +307,11 @@ mod tests {
         m.validated(110, Duration::from_millis(500), 1_000_000);
         m.validated(111, Duration::from_millis(1500), 3_000_000);
         m.invalid();
-        m.alerts_sent(2);
-        m.alerts_sent(1); // a smaller total never lowers a counter
+        m.alert_delivered();
+        m.alert_delivered();
+        m.alert_delivery_failed();
+        m.alerts_pending(3);
+        m.alerts_dropped(4);
         m.rpc_errors(7);
         let text = m.render();
         assert_eq!(sample(&text, "mach_verifier_latest_block"), 120.0);
@@ -281,6 +320,12 @@ mod tests {
         assert_eq!(sample(&text, "mach_verifier_gas_per_second"), 2_000_000.0);
         assert_eq!(sample(&text, "mach_verifier_invalid_blocks_total"), 1.0);
         assert_eq!(sample(&text, "mach_verifier_alerts_sent_total"), 2.0);
+        assert_eq!(
+            sample(&text, "mach_verifier_alert_delivery_failures_total"),
+            1.0
+        );
+        assert_eq!(sample(&text, "mach_verifier_alerts_pending"), 3.0);
+        assert_eq!(sample(&text, "mach_verifier_alerts_dropped_total"), 4.0);
         assert_eq!(sample(&text, "mach_verifier_rpc_errors_total"), 7.0);
         assert_eq!(sample(&text, "mach_verifier_validation_seconds_count"), 2.0);
         assert_eq!(sample(&text, "mach_verifier_validation_seconds_sum"), 2.0);

@@ -37,19 +37,43 @@ pub async fn recording_node(seen: Seen) -> String {
 pub async fn alerting_follower(rpc_url: &str, genesis: &str, db: &Path) -> (Follower, Seen) {
     let seen = Seen::default();
     let node_url = recording_node(seen.clone()).await;
+    (
+        follower_alerting_to(rpc_url, genesis, db, &node_url).await,
+        seen,
+    )
+}
+
+/// A strict follower of the rollup at `rpc_url` alerting to the node at `node_url`.
+pub async fn follower_alerting_to(
+    rpc_url: &str,
+    genesis: &str,
+    db: &Path,
+    node_url: &str,
+) -> Follower {
     let config = VerifierConfig::from_toml(&format!(
         "[operator]\nenable = true\nalert = true\nurl = \"{node_url}\"\n[collector]\nurl = \"{rpc_url}\"\n"
     ))
     .unwrap();
-    let follower = Follower::new(
+    Follower::new(
         config,
         ChainRules::from_genesis_json(genesis).unwrap(),
         Store::open(db).unwrap(),
         "",
     )
     .await
-    .unwrap();
-    (follower, seen)
+    .unwrap()
+}
+
+/// Polls `check` every 20 ms for up to 20 s: alerts and work proofs are delivered beside
+/// validation, so they arrive shortly after the step that produced them.
+pub async fn until(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 /// The requests of `method` the node received.
