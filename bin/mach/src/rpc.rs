@@ -32,6 +32,19 @@ pub struct RpcArgs {
     /// proxy you trust: the reset method is accepted from loopback peers only.
     #[arg(long, default_value = "127.0.0.1:8547", value_name = "ADDR")]
     listen: SocketAddr,
+    /// `Host` names answered, comma-separated (`*` for any); others get HTTP 403. Add the
+    /// name clients use when the RPC is behind a load balancer.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,::1",
+        value_name = "HOSTS"
+    )]
+    rpc_vhosts: Vec<String>,
+    /// Browser origins allowed to call the RPC (CORS), comma-separated (`*` for any); by
+    /// default none: requests carrying another `Origin` are refused.
+    #[arg(long, value_delimiter = ',', value_name = "ORIGINS")]
+    rpc_cors: Vec<String>,
     /// Directory of the verifier's progress and the finality state.
     #[arg(long, default_value = "mach-rpc-db", value_name = "DIR")]
     db: PathBuf,
@@ -171,11 +184,18 @@ async fn serve(
     );
     let app = mach_finality::server::router(options, state, heads_rx)
         .context("cannot register the finality RPC's metrics")?;
-    axum::serve(
+    let access = mach_jsonrpc::http::Access {
+        vhosts: args.rpc_vhosts.clone(),
+        cors: args.rpc_cors.clone(),
+    };
+    let limits = mach_jsonrpc::http::Limits::from_env().map_err(anyhow::Error::msg)?;
+    mach_jsonrpc::http::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        access,
+        limits,
+        crate::node::shutdown_signal(),
     )
-    .with_graceful_shutdown(crate::node::shutdown_signal())
     .await
     .context("the finality RPC server stopped")?;
     tracing::info!("stopping");

@@ -117,6 +117,11 @@ pub struct NodeConfig {
     pub node_api_addr: Option<SocketAddr>,
     /// How long without a work proof before a verifier counts as down.
     pub verifier_liveness: Duration,
+    /// Who may call the alert server: `Host` names (`OPERATOR_SERVER_VHOSTS`, default any) and
+    /// browser origins (`OPERATOR_SERVER_CORS`, default none).
+    pub server_access: mach_jsonrpc::http::Access,
+    /// Timeouts, sizes and the connection cap of every server of the node (`MACH_HTTP_*`).
+    pub http_limits: mach_jsonrpc::http::Limits,
 }
 
 impl NodeConfig {
@@ -177,7 +182,29 @@ impl NodeConfig {
                 )));
             }
         }
+        let list = |name: &str, default: &[&str]| -> Vec<String> {
+            match get(name) {
+                Some(v) => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+                None => default.iter().map(|s| s.to_string()).collect(),
+            }
+        };
+        let server_access = mach_jsonrpc::http::Access {
+            // Verifiers reach the node by a compose or Kubernetes service name, so any Host is
+            // answered unless restricted; browsers are kept out by the Origin check and the
+            // JSON content type.
+            vhosts: list("OPERATOR_SERVER_VHOSTS", &["*"]),
+            cors: list("OPERATOR_SERVER_CORS", &[]),
+        };
+        let http_limits = mach_jsonrpc::http::Limits::from_lookup(|name| get(name))
+            .map_err(|e| ConfigError(format!("{e}; see docs/production.md, \"HTTP limits\"")))?;
         Ok(Self {
+            server_access,
+            http_limits,
             server_addr: addr("OPERATOR_SERVER_URL", "127.0.0.1:8901")?,
             bls_key_password: var("OPERATOR_BLS_KEY_PASSWORD"),
             operator_address,

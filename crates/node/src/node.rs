@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use mach_chain::AvsAddresses;
 use mach_contracts::MachServiceManager;
+use mach_jsonrpc::http::{Access, Limits};
 use mach_jsonrpc::{self as jsonrpc, codes, CallError, Client, RpcError};
 use mach_keys::BlsSecretKey;
 use mach_primitives::alert::Alert;
@@ -165,7 +166,14 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
         .route("/{avs}", post(alert_path))
         .with_state(inner.clone());
     tracing::info!(address = %alert_addr, "start rpc server for got alert");
-    tasks.push(serve(alert_listener, alert_router, stopped.clone()));
+    let limits = config.http_limits.clone();
+    tasks.push(serve(
+        alert_listener,
+        alert_router,
+        config.server_access.clone(),
+        limits.clone(),
+        stopped.clone(),
+    ));
     inner.health.set_alert_server(ServiceStatus::Up);
 
     let mut api_addr = None;
@@ -183,7 +191,13 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
             .route("/eigen/node/services", get(api_services))
             .route("/eigen/node/services/{id}/health", get(api_service_health))
             .with_state(inner.clone());
-        tasks.push(serve(listener, router, stopped.clone()));
+        tasks.push(serve(
+            listener,
+            router,
+            Access::any(),
+            limits.clone(),
+            stopped.clone(),
+        ));
         api_addr = Some(local);
     }
 
@@ -199,7 +213,13 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
         let router = Router::new()
             .route("/metrics", get(metrics))
             .with_state(inner.clone());
-        tasks.push(serve(listener, router, stopped.clone()));
+        tasks.push(serve(
+            listener,
+            router,
+            Access::any(),
+            limits.clone(),
+            stopped.clone(),
+        ));
         metrics_addr = Some(local);
     }
 
@@ -230,16 +250,15 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
 fn serve(
     listener: TcpListener,
     router: Router,
+    access: Access,
+    limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
+        if let Err(e) = jsonrpc::http::serve(listener, router, access, limits, shutdown).await {
             tracing::error!(error = %e, "server stopped");
         }
     })
@@ -362,7 +381,7 @@ async fn handle_body(inner: Arc<Inner>, path_avs: Option<String>, body: &[u8]) -
         async move { dispatch(inner, path_avs, &call.method, &call.params).await }
     })
     .await;
-    Json(answer).into_response()
+    jsonrpc::http::reply(answer)
 }
 
 async fn dispatch(
@@ -466,9 +485,9 @@ async fn handle_alert(
             .aggregator_errors
             .with_label_values(&[name])
             .inc();
-        if matches!(e, CallError::Transport { .. }) {
-            inner.health.set_aggregator(name, ServiceStatus::Down);
-        }
+        // Unreachable or refusing: either way alerts are not getting through, which the node
+        // API and the performance score must show until one does again.
+        inner.health.set_aggregator(name, ServiceStatus::Down);
         tracing::error!(avs = name, message_hash = %message_hash, error = %e, "{what} failed");
         RpcError::new(codes::AGGREGATOR, format!("{what} failed: {e}"))
     };
@@ -482,7 +501,6 @@ async fn handle_alert(
         .metrics
         .observe_rpc(methods::CREATE_TASK, "aggregator", started.elapsed());
     let task = task.map_err(|e| aggregator_error("aggregator_createTask", e))?;
-    inner.health.set_aggregator(name, ServiceStatus::Up);
     if task.alert_hash != message_hash.0 {
         return Err(RpcError::new(
             codes::AGGREGATOR,
@@ -513,11 +531,13 @@ async fn handle_alert(
     );
     let reply = reply.map_err(|e| aggregator_error("aggregator_processSignedTaskResponse", e))?;
     if !reply.reply {
+        inner.health.set_aggregator(name, ServiceStatus::Down);
         return Err(RpcError::new(
             codes::AGGREGATOR,
             "the aggregator did not accept the signature",
         ));
     }
+    inner.health.set_aggregator(name, ServiceStatus::Up);
     tracing::info!(
         avs = name,
         message_hash = %message_hash,

@@ -40,10 +40,10 @@ pub struct ProxyConfig {
 pub struct RpcConfig {
     /// Listen address, e.g. `0.0.0.0:8902`.
     pub rpc_addr: String,
-    /// Accepted virtual hosts (kept for compatibility; the proxy answers any host).
+    /// `Host` names answered (`*` for any; empty or absent: any, as the reference proxy).
     #[serde(default)]
     pub rpc_vhosts: Vec<String>,
-    /// CORS origins (kept for compatibility; verifiers are not browsers).
+    /// Browser origins allowed (`*` for any; empty: none, verifiers are not browsers).
     #[serde(default)]
     pub rpc_cors: Vec<String>,
 }
@@ -98,6 +98,8 @@ pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyH
         .await
         .map_err(|e| format!("cannot listen on {addr} (rpc_cfg.rpc_addr): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let limits = jsonrpc::http::Limits::from_env()?;
+    let inner_access = config.rpc_cfg.clone();
     let inner = Arc::new(Inner {
         node: jsonrpc::Client::new(&config.generic_operator_addr, Duration::from_secs(180)),
         http: reqwest::Client::builder()
@@ -112,8 +114,17 @@ pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyH
         .route("/{avs}", post(route))
         .route("/", post(no_name))
         .with_state(inner);
+    let access = jsonrpc::http::Access {
+        vhosts: match &inner_access.rpc_vhosts {
+            v if v.is_empty() => vec!["*".into()],
+            v => v.clone(),
+        },
+        cors: inner_access.rpc_cors,
+    };
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        if let Err(e) =
+            jsonrpc::http::serve(listener, router, access, limits, std::future::pending()).await
+        {
             tracing::error!(error = %e, "proxy stopped");
         }
     });
@@ -139,27 +150,37 @@ async fn route(
         );
         return Json(jsonrpc::response(Value::Null, Err(error))).into_response();
     }
-    match jsonrpc::parse_body(&body) {
-        Body::Single(call) => Json(forward(&inner, &avs, call).await).into_response(),
+    let answer = match jsonrpc::parse_body(&body) {
+        Body::Single(call) => forward(&inner, &avs, call).await,
         Body::Batch(calls) => {
-            let mut out = Vec::new();
-            for call in calls {
-                out.push(forward(&inner, &avs, call).await);
-            }
-            Json(Value::Array(out)).into_response()
+            let calls = calls.into_iter().map(|call| forward(&inner, &avs, call));
+            let out: Vec<Value> = futures::future::join_all(calls)
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+            (!out.is_empty()).then_some(Value::Array(out))
         }
-    }
+    };
+    jsonrpc::http::reply(answer)
 }
 
+/// Forwards one call; a notification is forwarded as one and not answered (`None`).
 async fn forward(
     inner: &Inner,
     avs: &str,
     call: Result<jsonrpc::Call, (Value, RpcError)>,
-) -> Value {
+) -> Option<Value> {
     let call = match call {
         Ok(call) => call,
-        Err((id, error)) => return jsonrpc::response(id, Err(error)),
+        Err((id, error)) => return Some(jsonrpc::response(id, Err(error))),
     };
+    let silent = call.notification;
+    let answer = forward_call(inner, avs, call).await;
+    (!silent).then_some(answer)
+}
+
+async fn forward_call(inner: &Inner, avs: &str, call: jsonrpc::Call) -> Value {
     let mut param = match &call.params {
         Value::Array(items) if items.len() == 1 && items[0].is_object() => items[0].clone(),
         Value::Object(_) => call.params.clone(),
@@ -189,7 +210,12 @@ async fn forward(
     if let Some(object) = param.as_object_mut() {
         object.insert("avs_name".into(), Value::String(avs.to_string()));
     }
-    let body = serde_json::json!({ "jsonrpc": "2.0", "id": call.id, "method": call.method, "params": [param] });
+    let mut body = serde_json::json!({ "jsonrpc": "2.0", "id": call.id, "method": call.method, "params": [param] });
+    if call.notification {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("id");
+        }
+    }
     let url = format!("{}/{avs}", inner.node.url().trim_end_matches('/'));
     match inner.http.post(&url).json(&body).send().await {
         Ok(response) => match response.json::<Value>().await {

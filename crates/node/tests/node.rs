@@ -73,6 +73,8 @@ async fn chain_with_operator(opt_in: bool) -> Chain {
 #[derive(Default)]
 struct Recorded {
     calls: Vec<(String, Value)>,
+    /// Refuse every signature, as an aggregator that cannot take this operator's does.
+    refuse_signatures: bool,
 }
 
 /// Answers the three aggregator methods like an aggregator whose quorum is always reached.
@@ -82,10 +84,16 @@ async fn stand_in_aggregator(recorded: Arc<Mutex<Recorded>>) -> String {
         Json(req): Json<Value>,
     ) -> Json<Value> {
         let method = req["method"].as_str().unwrap_or_default().to_string();
-        rec.lock()
-            .unwrap()
-            .calls
-            .push((method.clone(), req["params"].clone()));
+        let refuse = {
+            let mut rec = rec.lock().unwrap();
+            rec.calls.push((method.clone(), req["params"].clone()));
+            rec.refuse_signatures
+        };
+        if refuse && method == "aggregator_processSignedTaskResponse" {
+            return Json(
+                json!({"jsonrpc": "2.0", "id": req["id"], "error": {"code": -32015, "message": "L1 is down"}}),
+            );
+        }
         let result = match method.as_str() {
             "aggregator_initOperator" => json!({"ok": true, "reason": ""}),
             "aggregator_createTask" => json!({
@@ -266,6 +274,7 @@ async fn signs_alerts_serves_node_api_and_metrics() {
     }
     let garbage: Value = http
         .post(&alert_url)
+        .header("content-type", "application/json")
         .body("{oops")
         .send()
         .await
@@ -388,4 +397,112 @@ async fn proxy_routes_and_thins_work_proofs() {
     )
     .await;
     assert_eq!(reply["error"]["code"], -32001);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_pages_cannot_make_the_node_sign_and_undelivered_alerts_show_in_health() {
+    let chain = chain_with_operator(true).await;
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let aggregator = stand_in_aggregator(recorded.clone()).await;
+    let node = mach_node::start(config(&chain, &aggregator), chain.bls.clone())
+        .await
+        .unwrap();
+    let alert_url = format!("http://{}/soneium", node.alert_addr);
+    let http = reqwest::Client::new();
+    let alert = json!({"jsonrpc": "2.0", "id": 1, "method": "alert_blockHash",
+        "params": [{"hash": B256::repeat_byte(0x66)}]});
+    let created = || {
+        recorded
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|(m, _)| m == "aggregator_createTask")
+            .count()
+    };
+
+    // What a web page can send without a CORS preflight: a text/plain body. Refused unread.
+    let plain = http
+        .post(&alert_url)
+        .header("content-type", "text/plain")
+        .body(alert.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 415);
+    let body: Value = plain.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32600, "{body}");
+    // A page that passes the preflight still carries its Origin: refused.
+    let cross = http
+        .post(&alert_url)
+        .header("origin", "https://evil.example")
+        .json(&alert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &alert_url)
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 403);
+    assert!(preflight
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    assert_eq!(created(), 0, "the node acted on a cross-site request");
+
+    // A notification (no id) is carried out and not answered.
+    let note = http
+        .post(&alert_url)
+        .json(&json!({"jsonrpc": "2.0", "method": "health_check",
+            "params": [{"block_hash": B256::repeat_byte(1), "block_number": "0x9"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), 204);
+    assert!(note.bytes().await.unwrap().is_empty());
+
+    // An aggregator that refuses the signature: the alert fails, and the node's health and
+    // performance score say so until an alert gets through again.
+    recorded.lock().unwrap().refuse_signatures = true;
+    let reply = rpc(&alert_url, alert.clone()).await;
+    assert_eq!(reply["error"]["code"], -32002, "{reply}");
+    let services: Value = http
+        .get(format!(
+            "http://{}/eigen/node/services",
+            node.api_addr.unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let aggregator_status = services["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "aggregator-soneium")
+        .unwrap()["status"]
+        .clone();
+    assert_eq!(aggregator_status, "Down", "{services}");
+    let metrics = || async {
+        http.get(format!("http://{}/metrics", node.metrics_addr.unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let text = metrics().await;
+    assert!(!text.contains("eigen_performance_score 100"), "{text}");
+    recorded.lock().unwrap().refuse_signatures = false;
+    assert!(rpc(&alert_url, alert).await["result"].is_object());
+    assert!(metrics().await.contains("eigen_performance_score 100"));
+    node.shutdown().await;
 }

@@ -759,11 +759,13 @@ async fn serve_control(listener: tokio::net::TcpListener, faults: mpsc::Sender<F
                 async move { control_call(&faults, &call.method, &call.params).await }
             })
             .await;
-            axum::Json(answer)
+            mach_jsonrpc::http::reply(answer)
         }
     };
     let app = axum::Router::new().route("/", axum::routing::post(control));
-    if let Err(e) = axum::serve(listener, app).await {
+    let (access, limits) = (mach_jsonrpc::http::Access::local(), Default::default());
+    let forever = std::future::pending();
+    if let Err(e) = mach_jsonrpc::http::serve(listener, app, access, limits, forever).await {
         tracing::error!(error = %e, "the control endpoint stopped");
     }
 }
@@ -964,10 +966,46 @@ pub fn print_ready(record: &DevnetRecord) {
     println!("       mach devnet down --dir {dir}");
 }
 
+/// A port for one of the devnet's servers. The child process binds it later, so it is taken
+/// from below the kernel's ephemeral range: a port bind(0) hands out is one the kernel may give
+/// the next outgoing connection (the devnet makes many), which then holds it when the server
+/// starts ("Address already in use"). Below that range only explicit binds compete, and each
+/// candidate is checked free; the ports handed out here are remembered so no two servers of
+/// this devnet share one.
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let (floor, ceiling) = devnet_port_range();
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..500 {
+        let random = u16::from_be_bytes([B256::random()[0], B256::random()[1]]);
+        let port = floor + random % (ceiling - floor);
+        if handed_out.contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            handed_out.insert(port);
+            return Ok(port);
+        }
+    }
+    bail!("no free port between {floor} and {ceiling} on 127.0.0.1")
+}
+
+/// The ports [`free_port`] picks from: below the ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`, 32768 when unreadable), above 10000.
+fn devnet_port_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let ceiling = ephemeral_low.max(12_000);
+    (
+        ceiling
+            .saturating_sub(20_000)
+            .max(10_000)
+            .min(ceiling - 1_000),
+        ceiling,
+    )
 }
 
 fn random_password() -> String {
@@ -1139,5 +1177,23 @@ impl OperatorKeys {
             node_metrics_url: format!("http://127.0.0.1:{node_metrics}/metrics"),
             verifier_metrics_url: format!("http://127.0.0.1:{verifier_metrics}/metrics"),
         })
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[test]
+    fn devnet_ports_are_distinct_free_and_not_ephemeral() {
+        let (floor, ceiling) = devnet_port_range();
+        assert!(floor >= 10_000 && floor < ceiling, "{floor}..{ceiling}");
+        let ports: std::collections::BTreeSet<u16> =
+            (0..50).map(|_| free_port().unwrap()).collect();
+        assert_eq!(ports.len(), 50);
+        for port in ports {
+            assert!((floor..ceiling).contains(&port), "{port}");
+            std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        }
     }
 }
