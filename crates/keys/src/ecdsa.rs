@@ -25,12 +25,17 @@ impl EcdsaSecretKey {
 
     /// The key with this 32-byte big-endian scalar; fails for zero or values ≥ the group order.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        SigningKey::from_slice(bytes).map(Self).map_err(|_| {
-            KeyError::InvalidPrivateKey(
+        // k256 left-pads 24 to 31 bytes; a key file's secret is exactly 32.
+        let exact = (bytes.len() == 32).then_some(bytes);
+        exact
+            .and_then(|b| SigningKey::from_slice(b).ok())
+            .map(Self)
+            .ok_or_else(|| {
+                KeyError::InvalidPrivateKey(
                 "an ECDSA private key is 32 bytes, non-zero and below the secp256k1 group order"
                     .into(),
             )
-        })
+            })
     }
 
     /// Parses 64 hex digits, with or without `0x`, in any letter case.

@@ -24,6 +24,14 @@ const DERIVED_KEY_LEN: usize = 32;
 /// Upper bound on the memory a file's scrypt parameters may ask for (128·r·n bytes), so a
 /// hostile file cannot make us allocate without limit.
 const MAX_SCRYPT_MEMORY: u64 = 4 << 30;
+/// Upper bound on the derived key length a file may ask for (only the first 32 bytes are used).
+const MAX_DERIVED_KEY_LEN: usize = 1024;
+/// Upper bound on scrypt's parallelism (files in the wild use 1), so a hostile file cannot ask
+/// for 128·r·p bytes of working memory or p times the work.
+const MAX_SCRYPT_P: u32 = 16;
+/// Upper bound on PBKDF2 iterations (geth writes 262,144), so a hostile file cannot make
+/// decryption run for hours.
+const MAX_PBKDF2_ROUNDS: u32 = 10_000_000;
 
 type Aes128Ctr = ctr::Ctr128BE<Aes128>;
 
@@ -175,6 +183,15 @@ fn derive_key(
             ),
         ));
     }
+    if params.dklen > MAX_DERIVED_KEY_LEN {
+        return Err(invalid(
+            "kdfparams.dklen",
+            format!(
+                "{} is above {MAX_DERIVED_KEY_LEN} bytes; key files use 32",
+                params.dklen
+            ),
+        ));
+    }
     let salt = decode_hex("kdfparams.salt", &params.salt)?;
     let mut full = Zeroizing::new(vec![0u8; params.dklen]);
     match crypto.kdf.to_ascii_lowercase().as_str() {
@@ -206,6 +223,12 @@ fn derive_key(
                     format!("scrypt r={r} p={p} must be positive"),
                 ));
             }
+            if p > MAX_SCRYPT_P {
+                return Err(invalid(
+                    "kdfparams.p",
+                    format!("scrypt p={p} is above {MAX_SCRYPT_P}; key files use 1"),
+                ));
+            }
             let log_n = n.trailing_zeros() as u8;
             match scrypt::Params::new(log_n, r, p, params.dklen) {
                 Ok(scrypt_params) => {
@@ -221,6 +244,12 @@ fn derive_key(
             let c = params
                 .c
                 .ok_or_else(|| invalid("kdfparams.c", "missing".into()))?;
+            if c == 0 || c > MAX_PBKDF2_ROUNDS {
+                return Err(invalid(
+                    "kdfparams.c",
+                    format!("{c} PBKDF2 rounds: expected 1 to {MAX_PBKDF2_ROUNDS}"),
+                ));
+            }
             let prf = params.prf.as_deref().unwrap_or("hmac-sha256");
             if !prf.eq_ignore_ascii_case("hmac-sha256") {
                 return Err(invalid(

@@ -79,17 +79,21 @@ fn parse_value(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<S
                 Some(c) => out.push(c),
             }
         }
-        return Ok(expand(&out, lookup));
+        return expand(&out, lookup);
     }
     // Unquoted: a ` #` starts a comment.
     let value = match value.find(" #") {
         Some(i) => value[..i].trim_end(),
         None => value,
     };
-    Ok(expand(value, lookup))
+    expand(value, lookup)
 }
 
-fn expand(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+/// The longest value a line may expand to: `${A}${A}` lines double a value each, so without a
+/// bound a few hundred bytes of file could ask for gigabytes.
+const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+fn expand(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(i) = rest.find('$') {
@@ -113,9 +117,14 @@ fn expand(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
             out.push_str(&lookup(name).unwrap_or_default());
             rest = &after[consumed..];
         }
+        if out.len() > MAX_VALUE_BYTES {
+            return Err(format!(
+                "the value expands to more than {MAX_VALUE_BYTES} bytes"
+            ));
+        }
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

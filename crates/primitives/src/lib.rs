@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod env;
 pub mod ids;
+pub mod nesting;
 pub mod operator;
 pub mod rpc;
 

@@ -290,8 +290,12 @@ fn byte_list_in<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D
             })
             .collect(),
         serde_json::Value::String(s) => match s.strip_prefix("0x") {
-            Some(hex) => alloy_primitives::hex::decode(hex)
-                .map_err(|e| D::Error::custom(format!("{s:?}: {e}"))),
+            // Base64 can start with "0x" too (bytes D3 1x…): what is not hex is tried as base64.
+            Some(hex) => alloy_primitives::hex::decode(hex).or_else(|e| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(&s)
+                    .map_err(|_| D::Error::custom(format!("{s:?}: {e}")))
+            }),
             None => base64::engine::general_purpose::STANDARD
                 .decode(&s)
                 .map_err(|e| D::Error::custom(format!("{s:?} is neither base64 nor 0x hex: {e}"))),

@@ -29,6 +29,10 @@ pub enum TrieError {
     /// A leaf's value is not what the trie holds (an account, a slot value).
     #[error("undecodable leaf value: {0}")]
     Leaf(String),
+    /// The revealed nodes do not form a trie of fixed-length keys: a key ends inside it (at a
+    /// branch, or as a prefix of a leaf's or an extension's key).
+    #[error("malformed trie at path {}: a key ends inside the trie", hex_nibbles(.0))]
+    Malformed(Vec<u8>),
 }
 
 fn hex_nibbles(nibbles: &[u8]) -> String {
@@ -369,6 +373,9 @@ fn insert(
                 return Ok(());
             }
             let p = common_prefix(leaf_key, key);
+            if p >= leaf_key.len() || p >= key.len() {
+                return Err(TrieError::Malformed(path.clone()));
+            }
             let mut children = empty_children();
             children[leaf_key[p] as usize] = Node::Leaf {
                 key: leaf_key[p + 1..].to_vec(),
@@ -389,6 +396,9 @@ fn insert(
                 path.extend_from_slice(ext_key);
                 return insert(child, &key[p..], value, path, known);
             }
+            if p >= key.len() {
+                return Err(TrieError::Malformed(path.clone()));
+            }
             let mut children = empty_children();
             let rest = std::mem::replace(child.as_mut(), Node::Empty);
             children[ext_key[p] as usize] = wrap(&ext_key[p + 1..], rest);
@@ -399,14 +409,11 @@ fn insert(
             *node = wrap(&key[..p], Node::Branch { children });
         }
         Node::Branch { children } => {
-            path.push(key[0]);
-            return insert(
-                &mut children[key[0] as usize],
-                &key[1..],
-                value,
-                path,
-                known,
-            );
+            let Some(&first) = key.first() else {
+                return Err(TrieError::Malformed(path.clone()));
+            };
+            path.push(first);
+            return insert(&mut children[first as usize], &key[1..], value, path, known);
         }
         Node::Hash(_) => unreachable_resolved(path)?,
     }
@@ -459,9 +466,12 @@ fn remove(
             *node = prepend(&prefix, child);
         }
         Node::Branch { children } => {
-            let index = key[0] as usize;
+            let Some(&first) = key.first() else {
+                return Err(TrieError::Malformed(path.clone()));
+            };
+            let index = first as usize;
             let depth = path.len();
-            path.push(key[0]);
+            path.push(first);
             remove(&mut children[index], &key[1..], path, known)?;
             path.truncate(depth);
             let mut left = (0..16).filter(|i| children[*i] != Node::Empty);
