@@ -107,6 +107,9 @@ impl AggregatorConfig {
 
     /// Parses and checks the YAML text.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        use mach_primitives::nesting::{check_nesting, MAX_NESTING};
+        check_nesting(text, MAX_NESTING)
+            .map_err(|e| ConfigError(format!("not a valid aggregator configuration: {e}")))?;
         let config: Self = serde_yaml::from_str(text).map_err(|e| {
             ConfigError(format!(
                 "not a valid aggregator configuration: {e} (see docs/aggregator.md for the fields)"

@@ -362,45 +362,37 @@ async fn block_status(ctx: &Ctx, params: &Value) -> Result<Value, RpcError> {
         .get(0)
         .ok_or_else(|| invalid("give a block number or a block hash: [123] or [\"0x…\"]"))?;
     let hex_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let block = match arg {
+    let number = match arg {
         Value::String(s) if s.len() == 66 => {
             if !s.starts_with("0x") || !hex_digits(&s[2..]) {
                 return Err(invalid("a 32-byte block hash is 0x and 64 hex digits"));
             }
-            rollup(ctx, "eth_getBlockByHash", json!([arg, false])).await?
+            None
         }
-        Value::String(s) => {
-            let number = s
-                .strip_prefix("0x")
+        Value::String(s) => Some(
+            s.strip_prefix("0x")
                 .filter(|digits| hex_digits(digits))
                 .and_then(|digits| u64::from_str_radix(digits, 16).ok())
                 .ok_or_else(|| {
                     invalid("a block number as a string is a 0x quantity of at most 64 bits, e.g. \"0x1b4\"")
-                })?;
-            rollup(
-                ctx,
-                "eth_getBlockByNumber",
-                json!([format!("{number:#x}"), false]),
-            )
-            .await?
-        }
-        Value::Number(n) => {
-            let number = n.as_u64().ok_or_else(|| {
-                invalid(&format!(
-                    "block number {n} is out of range: give an integer from 0 to 2^64-1"
-                ))
-            })?;
-            rollup(
-                ctx,
-                "eth_getBlockByNumber",
-                json!([format!("{number:#x}"), false]),
-            )
-            .await?
-        }
+                })?,
+        ),
+        Value::Number(n) => Some(n.as_u64().ok_or_else(|| {
+            invalid(&format!(
+                "block number {n} is out of range: give an integer from 0 to 2^64-1"
+            ))
+        })?),
         _ => {
             return Err(invalid(
                 "give a block number (integer or 0x quantity) or a 32-byte block hash",
             ))
+        }
+    };
+    let block = match number {
+        None => rollup(ctx, "eth_getBlockByHash", json!([arg, false])).await?,
+        Some(number) => {
+            let number = format!("{number:#x}");
+            rollup(ctx, "eth_getBlockByNumber", json!([number, false])).await?
         }
     };
     if block.is_null() {

@@ -5,6 +5,8 @@
 //! handler panic would drop the connection), tags must be rewritten exactly as documented, and
 //! every error must carry a message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use alloy::primitives::B256;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -51,6 +51,8 @@ pub struct RpcConfig {
 impl ProxyConfig {
     /// Parses the YAML text.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
+        use mach_primitives::nesting::{check_nesting, MAX_NESTING};
+        check_nesting(text, MAX_NESTING)?;
         serde_yaml::from_str(text).map_err(|e| e.to_string())
     }
 
