@@ -127,36 +127,29 @@ struct PendingTask {
     born: Instant,
 }
 
-/// The unsigned tasks by alert hash, oldest first in `order`.
+/// The unsigned tasks by alert hash; `order` holds the same hashes, oldest first.
 #[derive(Debug, Default)]
 struct PendingTasks {
     tasks: HashMap<B256, PendingTask>,
-    order: VecDeque<(B256, u32)>,
+    order: VecDeque<B256>,
 }
 
 impl PendingTasks {
     /// Adds `task` (replacing an older one of the same alert); forgets the oldest beyond `max`
     /// and returns how many were forgotten.
     fn insert(&mut self, task: PendingTask, max: usize) -> usize {
-        let key = (task.info.alert_hash, task.info.task_index);
-        self.tasks.insert(key.0, task);
-        self.order.push_back(key);
+        let hash = task.info.alert_hash;
+        if self.tasks.insert(hash, task).is_some() {
+            self.order.retain(|h| *h != hash);
+        }
+        self.order.push_back(hash);
         let mut forgotten = 0;
         while self.tasks.len() > max {
-            let Some((hash, index)) = self.order.pop_front() else {
+            let Some(oldest) = self.order.pop_front() else {
                 break;
             };
-            if self
-                .tasks
-                .get(&hash)
-                .is_some_and(|t| t.info.task_index == index)
-            {
-                self.tasks.remove(&hash);
-                forgotten += 1;
-            }
-        }
-        if self.order.len() > 2 * max.max(self.tasks.len()) {
-            self.compact();
+            self.tasks.remove(&oldest);
+            forgotten += 1;
         }
         forgotten
     }
@@ -169,6 +162,7 @@ impl PendingTasks {
             .is_some_and(|t| t.info.task_index == task_index)
         {
             self.tasks.remove(alert_hash);
+            self.order.retain(|h| h != alert_hash);
         }
     }
 
@@ -176,14 +170,9 @@ impl PendingTasks {
     fn expire(&mut self, lifetime: Duration) -> usize {
         let before = self.tasks.len();
         self.tasks.retain(|_, t| t.born.elapsed() < lifetime);
-        self.compact();
-        before - self.tasks.len()
-    }
-
-    fn compact(&mut self) {
         let tasks = &self.tasks;
-        self.order
-            .retain(|(hash, index)| tasks.get(hash).is_some_and(|t| t.info.task_index == *index));
+        self.order.retain(|h| tasks.contains_key(h));
+        before - self.tasks.len()
     }
 }
 
@@ -303,7 +292,7 @@ impl Aggregator {
                 status = ?record.status,
                 "resuming task"
             );
-            spawn_actor(&inner, record, true);
+            spawn_actor(&inner, record);
         }
         let pruner = Arc::downgrade(&inner);
         let mut stop = inner.stop.clone();
@@ -418,10 +407,10 @@ impl Aggregator {
         let inner = &self.inner;
         // An actor may end between lookup and hand-over; then the next attempt starts another.
         let mut attempts = 0;
-        let status = loop {
+        let mut status = loop {
             attempts += 1;
-            let (record, persisted) = inner.task_for(info)?;
-            let handle = ensure_actor(inner, &record, persisted);
+            let record = inner.task_for(info)?;
+            let handle = ensure_actor(inner, &record);
             let (reply, answer) = oneshot::channel();
             let request = SignRequest {
                 operator_id,
@@ -440,7 +429,6 @@ impl Aggregator {
                 _ => continue,
             }
         };
-        let mut status = status;
         let wait = async move { status.wait_for(|s| s.is_final()).await.map(|s| s.clone()) };
         match tokio::time::timeout(inner.config.response_wait(), wait).await {
             Ok(Ok(TaskStatus::Confirmed { tx_hash })) => Ok(tx_hash),
@@ -514,13 +502,13 @@ impl Aggregator {
 }
 
 impl Inner {
-    /// The task `info` names, and whether it is stored: the stored task of its alert, or the
-    /// unsigned one handed out.
-    fn task_for(&self, info: &AlertTaskInfo) -> Result<(TaskRecord, bool), AggregatorError> {
+    /// The task `info` names: the stored task of its alert, or the unsigned one handed out
+    /// (as a record without signatures, stored with its first).
+    fn task_for(&self, info: &AlertTaskInfo) -> Result<TaskRecord, AggregatorError> {
         let stored = self.store.get(&info.alert_hash)?;
         if let Some(record) = &stored {
             if record.info == *info {
-                return Ok((record.clone(), true));
+                return Ok(record.clone());
             }
         }
         if let Some(task) = lock(&self.pending).tasks.get(&info.alert_hash) {
@@ -537,7 +525,7 @@ impl Inner {
                     signatures: Vec::new(),
                     status: TaskStatus::Open,
                 };
-                return Ok((record, false));
+                return Ok(record);
             }
         }
         Err(AggregatorError::UnknownTask(match stored {
@@ -605,7 +593,7 @@ fn expired(config: &AggregatorConfig, record: &TaskRecord) -> bool {
 }
 
 /// The live actor of the record's alert, started if there is none (or a stale one).
-fn ensure_actor(inner: &Arc<Inner>, record: &TaskRecord, persisted: bool) -> ActorHandle {
+fn ensure_actor(inner: &Arc<Inner>, record: &TaskRecord) -> ActorHandle {
     {
         let actors = lock(&inner.actors);
         if let Some(handle) = actors.get(&record.info.alert_hash) {
@@ -614,10 +602,10 @@ fn ensure_actor(inner: &Arc<Inner>, record: &TaskRecord, persisted: bool) -> Act
             }
         }
     }
-    spawn_actor(inner, record.clone(), persisted)
+    spawn_actor(inner, record.clone())
 }
 
-fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord, persisted: bool) -> ActorHandle {
+fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
     let (requests, receiver) = mpsc::channel(1024);
     let (status_tx, status) = watch::channel(record.status.clone());
     let handle = ActorHandle {
@@ -640,7 +628,6 @@ fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord, persisted: bool) -> Actor
             })
             .collect(),
         record,
-        persisted,
         view: None,
         status: status_tx,
         retry_at: None,
@@ -665,8 +652,6 @@ struct Actor {
     id: u64,
     inner: Arc<Inner>,
     record: TaskRecord,
-    /// Whether the task is in the store (it is once a signature was accepted).
-    persisted: bool,
     signed: BTreeMap<B256, BlsSignature>,
     view: Option<Arc<QuorumView>>,
     status: watch::Sender<TaskStatus>,
@@ -676,7 +661,7 @@ struct Actor {
 impl Actor {
     async fn run(mut self, mut requests: mpsc::Receiver<SignRequest>) {
         // A task resumed after a restart may already have its quorum, or be mid-submission.
-        if self.persisted && !self.record.status.is_final() {
+        if !self.record.status.is_final() {
             self.maybe_submit().await;
         }
         let mut idle = tokio::time::interval(ACTOR_IDLE_CHECK);
@@ -867,12 +852,7 @@ impl Actor {
                 signature: Bytes::from(request.signature.to_bytes().to_vec()),
             });
         }
-        let stored = if self.persisted {
-            self.inner.store.put(&record)
-        } else {
-            self.inner.store.insert_new(&record)
-        };
-        if let Err(e) = stored {
+        if let Err(e) = self.inner.store.put(&record) {
             tracing::error!(task_index = info.task_index, error = %e, "cannot store signatures");
             let reason = e.to_string();
             for request in accepted {
@@ -883,9 +863,9 @@ impl Actor {
             }
             return;
         }
+        let opened = self.record.signatures.is_empty();
         self.record = record;
-        if !self.persisted {
-            self.persisted = true;
+        if opened {
             lock(&self.inner.pending).remove(&info.alert_hash, info.task_index);
             tracing::info!(
                 task_index = info.task_index,
@@ -923,7 +903,7 @@ impl Actor {
     /// Submits `confirmAlert` if the thresholds are met (or a submission was interrupted),
     /// after checking whether the alert is already on L1.
     async fn maybe_submit(&mut self) {
-        if self.record.status.is_final() || !self.persisted {
+        if self.record.status.is_final() {
             return;
         }
         let info = self.record.info.clone();

@@ -151,16 +151,6 @@ impl Store {
             .map_err(|e| self.fail(format!("corrupt task {alert_hash}: {e}")))
     }
 
-    /// Writes `record` (replacing the task of the same alert hash).
-    pub fn put(&self, record: &TaskRecord) -> Result<(), StoreError> {
-        let value = serde_json::to_vec(record).map_err(|e| self.fail(e))?;
-        self.write(|tx| {
-            tx.open_table(TASKS)?
-                .insert(record.info.alert_hash.as_slice(), value.as_slice())?;
-            Ok(())
-        })
-    }
-
     /// The next unused task index (0 on a new store).
     pub fn next_task_index(&self) -> Result<u32, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.fail(e))?;
@@ -172,9 +162,10 @@ impl Store {
         }
     }
 
-    /// Writes a task that was only in memory until now (its first signature was accepted):
-    /// the record, and the task counter raised past its index, in one transaction.
-    pub fn insert_new(&self, record: &TaskRecord) -> Result<(), StoreError> {
+    /// Writes `record` (replacing the task of the same alert hash) and raises the task counter
+    /// past its index, in one transaction: a task handed out from memory is stored only once
+    /// signed, and indices must stay unique across restarts.
+    pub fn put(&self, record: &TaskRecord) -> Result<(), StoreError> {
         let value = serde_json::to_vec(record).map_err(|e| self.fail(e))?;
         let next = record
             .info
@@ -188,8 +179,10 @@ impl Store {
                 Some(v) => counter(v.value()).ok_or_else(|| self.fail("corrupt task counter"))?,
                 None => 0,
             };
-            meta.insert(NEXT_TASK_INDEX, stored.max(next).to_be_bytes().as_slice())
-                .map_err(|e| self.fail(e))?;
+            if next > stored {
+                meta.insert(NEXT_TASK_INDEX, next.to_be_bytes().as_slice())
+                    .map_err(|e| self.fail(e))?;
+            }
             tx.open_table(TASKS)
                 .map_err(|e| self.fail(e))?
                 .insert(record.info.alert_hash.as_slice(), value.as_slice())
@@ -269,12 +262,12 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             assert_eq!(store.next_task_index().unwrap(), 0);
-            store.insert_new(&record(0, a)).unwrap();
+            store.put(&record(0, a)).unwrap();
             // Indices handed out but never signed leave a gap; the counter passes the highest.
             let mut second = record(5, b);
-            store.insert_new(&second).unwrap();
+            store.put(&second).unwrap();
             assert_eq!(store.next_task_index().unwrap(), 6);
-            store.insert_new(&record(3, B256::repeat_byte(6))).unwrap();
+            store.put(&record(3, B256::repeat_byte(6))).unwrap();
             assert_eq!(store.next_task_index().unwrap(), 6);
             second.signatures.push(SignatureRecord {
                 operator_id: B256::repeat_byte(9),

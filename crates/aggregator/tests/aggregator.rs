@@ -420,6 +420,12 @@ async fn an_expired_task_refuses_signatures_and_the_alert_gets_a_new_task() {
             .unwrap()
             .reply
     );
+    assert!(handle.service.task(&hash).unwrap().is_some());
+    handle.shutdown().await;
+    // Once expired, the stored task is pruned (here at the next start).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (handle, _client) = start(&net, db.path(), "task_expiry_seconds: 1\n").await;
+    assert_eq!(handle.service.task(&hash).unwrap(), None);
     handle.shutdown().await;
 }
 

@@ -101,7 +101,15 @@ pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyH
         .map_err(|e| format!("cannot listen on {addr} (rpc_cfg.rpc_addr): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let limits = jsonrpc::http::Limits::from_env()?;
-    let inner_access = config.rpc_cfg.clone();
+    let rpc = &config.rpc_cfg;
+    let access = jsonrpc::http::Access {
+        vhosts: if rpc.rpc_vhosts.is_empty() {
+            vec!["*".into()]
+        } else {
+            rpc.rpc_vhosts.clone()
+        },
+        cors: rpc.rpc_cors.clone(),
+    };
     let inner = Arc::new(Inner {
         node: jsonrpc::Client::new(&config.generic_operator_addr, Duration::from_secs(180)),
         http: reqwest::Client::builder()
@@ -116,13 +124,6 @@ pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyH
         .route("/{avs}", post(route))
         .route("/", post(no_name))
         .with_state(inner);
-    let access = jsonrpc::http::Access {
-        vhosts: match &inner_access.rpc_vhosts {
-            v if v.is_empty() => vec!["*".into()],
-            v => v.clone(),
-        },
-        cors: inner_access.rpc_cors,
-    };
     let task = tokio::spawn(async move {
         if let Err(e) =
             jsonrpc::http::serve(listener, router, access, limits, std::future::pending()).await

@@ -12,7 +12,7 @@ use super::rpc::{RollupRpc, RpcFailure};
 use super::store::{BlockRef, PendingAlert, Store, StoreError};
 use alloy_primitives::B256;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -152,14 +152,14 @@ impl AlertSender {
     /// holds the store only while it reads or writes it, so the store closes when its owner
     /// drops it (and delivery then ends).
     pub fn start(
-        node: NodeClient,
+        node: Arc<NodeClient>,
         store: &Arc<Store>,
         metrics: Arc<VerifierMetrics>,
         retry: Duration,
     ) -> Self {
         let wake = Arc::new(Notify::new());
         let task = tokio::spawn(deliver_loop(
-            Arc::new(node),
+            node,
             Arc::downgrade(store),
             metrics,
             retry.max(Duration::from_millis(10)),
@@ -190,12 +190,12 @@ async fn deliver_loop(
 ) {
     let mut backoff: HashMap<u64, Backoff> = HashMap::new();
     let mut in_flight = tokio::task::JoinSet::new();
-    let mut flying: BTreeMap<u64, ()> = BTreeMap::new();
+    let mut flying: HashSet<u64> = HashSet::new();
     loop {
         let Some(open) = store.upgrade() else {
             return;
         };
-        let pending = queued(&open, &metrics);
+        let pending = queued(&open, &metrics, MAX_QUEUED_ALERTS);
         drop(open);
         let pending = match pending {
             Ok(pending) => pending,
@@ -206,14 +206,14 @@ async fn deliver_loop(
             }
         };
         metrics.alerts_pending(pending.len());
-        backoff.retain(|id, _| pending.iter().any(|(p, _)| p == id));
+        let queued_ids: HashSet<u64> = pending.iter().map(|(id, _)| *id).collect();
+        backoff.retain(|id, _| queued_ids.contains(id));
         let now = Instant::now();
         for (id, alert) in pending {
             let due = backoff.get(&id).is_none_or(|b| b.next <= now);
-            if !due || flying.contains_key(&id) {
+            if !due || !flying.insert(id) {
                 continue;
             }
-            flying.insert(id, ());
             let node = node.clone();
             in_flight.spawn(async move {
                 let result = node.deliver(&alert).await;
@@ -222,7 +222,7 @@ async fn deliver_loop(
         }
         let next_due = backoff
             .iter()
-            .filter(|(id, _)| !flying.contains_key(id))
+            .filter(|(id, _)| !flying.contains(id))
             .map(|(_, b)| b.next)
             .min();
         tokio::select! {
@@ -257,16 +257,17 @@ async fn deliver_loop(
     }
 }
 
-/// The queue, oldest first, after dropping the oldest beyond [`MAX_QUEUED_ALERTS`].
+/// The queue, oldest first, after dropping the oldest beyond `max` ([`MAX_QUEUED_ALERTS`]).
 fn queued(
     store: &Store,
     metrics: &VerifierMetrics,
+    max: usize,
 ) -> Result<Vec<(u64, PendingAlert)>, StoreError> {
     let mut pending = store.pending_alerts()?;
-    if pending.len() > MAX_QUEUED_ALERTS {
-        let excess = pending.len() - MAX_QUEUED_ALERTS;
+    if pending.len() > max {
+        let excess = pending.len() - max;
         for (id, alert) in pending.drain(..excess) {
-            tracing::error!(id, block = %format!("#{}({})", alert.block.number, alert.block.hash), "alert queue full ({MAX_QUEUED_ALERTS}): dropping the oldest undelivered alert");
+            tracing::error!(id, block = %format!("#{}({})", alert.block.number, alert.block.hash), "alert queue full ({max}): dropping the oldest undelivered alert");
             store.ack_alert(id)?;
         }
         metrics.alerts_dropped(excess);
@@ -384,7 +385,7 @@ mod tests {
     }
 
     fn sender(url: &str, store: &Arc<Store>, metrics: &Arc<VerifierMetrics>) -> AlertSender {
-        let node = NodeClient::new(url);
+        let node = Arc::new(NodeClient::new(url));
         AlertSender::start(node, store, metrics.clone(), Duration::from_millis(20))
     }
 
@@ -432,6 +433,25 @@ mod tests {
         );
         assert_eq!(received[1]["method"], "health_check");
         assert_eq!(received[1]["params"][0]["block_number"], "0x8");
+    }
+
+    #[test]
+    fn the_queue_is_bounded_oldest_dropped_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let metrics = VerifierMetrics::new().unwrap();
+        for n in 1..=5 {
+            store
+                .queue_alert(&alert("", block(n), Evidence::InvalidBlock, "state root"))
+                .unwrap();
+        }
+        let kept = queued(&store, &metrics, 3).unwrap();
+        let blocks: Vec<u64> = kept.iter().map(|(_, a)| a.block.number).collect();
+        assert_eq!(blocks, [3, 4, 5]);
+        assert_eq!(store.pending_alerts().unwrap().len(), 3);
+        assert!(metrics
+            .render()
+            .contains("mach_verifier_alerts_dropped_total 2"));
     }
 
     #[tokio::test]

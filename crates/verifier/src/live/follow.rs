@@ -174,7 +174,7 @@ impl Follower {
         let store = Arc::new(store);
         let alerts = config.sends_alerts().then(|| {
             AlertSender::start(
-                NodeClient::new(&config.operator.url),
+                node.clone(),
                 &store,
                 metrics.clone(),
                 std::time::Duration::from_millis(config.scheduler.retry_wait_timout_ms),
