@@ -4,7 +4,8 @@
 #
 #   scripts/contracts.sh build   compile, then export crates/contracts/artifacts/<Contract>.json
 #   scripts/contracts.sh check   fail if the committed artifacts differ from a fresh build
-#   scripts/contracts.sh test    forge tests, and the ABI check against the reference ABI
+#   scripts/contracts.sh test    forge tests, the ABI check and the revert-data check against the
+#                                deployed contract's ABI and its libraries' revert strings
 #   scripts/contracts.sh gas     measure confirmAlert gas, rewrite its section of docs/benchmarks.md
 set -euo pipefail
 
@@ -14,6 +15,8 @@ artifacts="$root/crates/contracts/artifacts"
 forge="$root/node_modules/.bin/forge"
 # The deployed MachServiceManager's ABI, which ours must keep (a copy of the mainnet contract's).
 reference_abi="$root/crates/contracts/tests/data/MachServiceManager.abi.json"
+# The revert strings of the libraries the deployed contract is built on (OpenZeppelin, EigenLayer).
+reference_strings="$root/crates/contracts/tests/data/MachServiceManager.revert-strings.json"
 
 # Scratch space for the commands below, removed on exit.
 scratch=""
@@ -64,15 +67,23 @@ cmd_check() {
 cmd_test() {
   (cd "$contracts" && "$forge" test -vv)
   [[ -f "$reference_abi" ]] || die "reference ABI not found at $reference_abi (restore it from git)"
+  [[ -f "$reference_strings" ]] || die "revert strings not found at $reference_strings (restore it from git)"
   scratch=$(mktemp -d)
-  node "$contracts/tools/artifacts.js" export "$contracts/out" "$scratch"
-  node "$contracts/tools/artifacts.js" abi-compat "$scratch/MachServiceManager.json" "$reference_abi"
+  node "$contracts/tools/artifacts.js" export "$contracts/out" "$scratch/artifacts"
+  node "$contracts/tools/artifacts.js" abi-compat "$scratch/artifacts/MachServiceManager.json" "$reference_abi"
+  # The same tests again (already compiled), as JSON with their logs: the reverts they expect.
+  (cd "$contracts" && "$forge" test --json -vv >"$scratch/forge-test.json") ||
+    die "forge test --json failed although forge test passed"
+  node "$contracts/tools/artifacts.js" reverts "$scratch/forge-test.json" "$contracts/out" \
+    "$reference_abi" "$reference_strings"
 }
 
 cmd_gas() {
   scratch=$(mktemp -d)
   local log="$scratch/forge.log"
-  (cd "$contracts" && "$forge" test --match-contract ConfirmAlertGasTest -vv) | tee "$log"
+  # The `gas` profile measures under Osaka rules, built apart from the artifacts' Cancun build.
+  (cd "$contracts" && FOUNDRY_PROFILE=gas "$forge" test --match-path test/ConfirmAlertGas.t.sol -vv \
+    --out "$scratch/out" --cache-path "$scratch/cache") | tee "$log"
   local cpu
   cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
   node "$contracts/tools/gas-report.js" "$log" "$root/docs/benchmarks.md" \

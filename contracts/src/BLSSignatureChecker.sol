@@ -16,6 +16,10 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 /// is its total stake minus its non-signers' stakes. The signature is then checked with a single
 /// pairing equation that also binds the G1 aggregate key to the submitted G2 one.
 ///
+/// The checks run in the middleware's order and revert with its exact strings
+/// ("BLSSignatureChecker.checkSignatures: …", "BitmapUtils.orderedBytesArrayToBitmap: …");
+/// reverts of the registries it reads come back unchanged, as they do from the middleware.
+///
 /// The registries' addresses are immutables of the implementation, read in the constructor:
 /// deploy this after the RegistryCoordinator and StakeRegistry proxies point at their
 /// implementations.
@@ -61,15 +65,19 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         NonSignerStakesAndSignature memory params
     ) public view returns (QuorumStakeTotals memory, bytes32) {
         uint256 quorumCount = quorumNumbers.length;
-        if (quorumCount == 0) revert EmptyQuorumNumbers();
-        if (
-            params.quorumApks.length != quorumCount || params.quorumApkIndices.length != quorumCount
-                || params.totalStakeIndices.length != quorumCount || params.nonSignerStakeIndices.length != quorumCount
-        ) revert InputArrayLengthMismatch();
-        if (params.nonSignerPubkeys.length != params.nonSignerQuorumBitmapIndices.length) {
-            revert InputNonSignerLengthMismatch();
-        }
-        if (referenceBlockNumber >= block.number) revert InvalidReferenceBlockNum();
+        require(quorumCount != 0, "BLSSignatureChecker.checkSignatures: empty quorum input");
+        require(
+            params.quorumApks.length == quorumCount && params.quorumApkIndices.length == quorumCount
+                && params.totalStakeIndices.length == quorumCount && params.nonSignerStakeIndices.length == quorumCount,
+            "BLSSignatureChecker.checkSignatures: input quorum length mismatch"
+        );
+        require(
+            params.nonSignerPubkeys.length == params.nonSignerQuorumBitmapIndices.length,
+            "BLSSignatureChecker.checkSignatures: input nonsigner length mismatch"
+        );
+        require(
+            referenceBlockNumber < uint32(block.number), "BLSSignatureChecker.checkSignatures: invalid reference block"
+        );
 
         // The signers' aggregate key: minus the non-signers' keys, each once per checked quorum
         // it was in, plus every checked quorum's aggregate key. And the stakes.
@@ -80,8 +88,8 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
 
         (bool pairingSuccessful, bool signatureIsValid) =
             trySignatureAndApkVerification(msgHash, apk, params.apkG2, params.sigma);
-        if (!pairingSuccessful) revert PairingPrecompileFailed();
-        if (!signatureIsValid) revert InvalidSignature();
+        require(pairingSuccessful, "BLSSignatureChecker.checkSignatures: pairing precompile call failed");
+        require(signatureIsValid, "BLSSignatureChecker.checkSignatures: signature is invalid");
 
         return (totals, keccak256(abi.encodePacked(referenceBlockNumber, nonSigners.pubkeyHashes)));
     }
@@ -115,21 +123,35 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         );
     }
 
-    function _setStaleStakesForbidden(bool value) internal {
+    /// @notice Turns stale-stake protection on or off. Only the RegistryCoordinator's owner may,
+    /// as in the middleware: the stakes belong to its registries.
+    function setStaleStakesForbidden(bool value) external {
+        require(
+            msg.sender == registryCoordinator.owner(),
+            "BLSSignatureChecker.onlyCoordinatorOwner: caller is not the owner of the registryCoordinator"
+        );
         staleStakesForbidden = value;
         emit StaleStakesForbiddenUpdate(value);
     }
 
-    /// @dev Bitmap of `quorumNumbers`, which must be strictly ascending existing quorums.
+    /// @dev Bitmap of `quorumNumbers`, which must be strictly ascending existing quorums: at most
+    /// 256 entries, then the order, then the quorum count are checked, as the middleware's
+    /// `BitmapUtils.orderedBytesArrayToBitmap` does.
     function _quorumBitmap(bytes calldata quorumNumbers) private view returns (uint256 bitmap) {
         uint256 existing = registryCoordinator.quorumCount();
-        uint256 previous;
+        require(
+            quorumNumbers.length <= 256, "BitmapUtils.orderedBytesArrayToBitmap: orderedBytesArray is too long"
+        );
         for (uint256 i = 0; i < quorumNumbers.length; i++) {
-            uint256 quorumNumber = uint8(quorumNumbers[i]);
-            if (quorumNumber >= existing || (i != 0 && quorumNumber <= previous)) revert InvalidQuorumNumbers();
-            bitmap |= uint256(1) << quorumNumber;
-            previous = quorumNumber;
+            uint256 mask = uint256(1) << uint8(quorumNumbers[i]);
+            // Strictly ascending exactly when each new bit is above every bit so far.
+            require(mask > bitmap, "BitmapUtils.orderedBytesArrayToBitmap: orderedBytesArray is not ordered");
+            bitmap |= mask;
         }
+        require(
+            existing >= 256 || (uint256(1) << existing) > bitmap,
+            "BitmapUtils.orderedBytesArrayToBitmap: bitmap exceeds max value"
+        );
     }
 
     /// @dev Hashes, quorum bitmaps at the reference block, and the sum of the non-signers' keys
@@ -144,8 +166,11 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         info.quorumBitmaps = new uint256[](count);
         for (uint256 j = 0; j < count; j++) {
             bytes32 pubkeyHash = params.nonSignerPubkeys[j].hashG1Point();
-            if (j != 0 && uint256(pubkeyHash) <= uint256(info.pubkeyHashes[j - 1])) {
-                revert NonSignerPubkeysNotSorted();
+            if (j != 0) {
+                require(
+                    uint256(pubkeyHash) > uint256(info.pubkeyHashes[j - 1]),
+                    "BLSSignatureChecker.checkSignatures: nonSignerPubkeys not sorted"
+                );
             }
             info.pubkeyHashes[j] = pubkeyHash;
             uint256 bitmap = registryCoordinator.getQuorumBitmapAtBlockNumberByIndex(
@@ -177,17 +202,20 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         uint256 withdrawalDelayBlocks = checkStaleness ? delegation.minWithdrawalDelayBlocks() : 0;
         for (uint256 i = 0; i < quorumCount; i++) {
             uint8 quorumNumber = uint8(quorumNumbers[i]);
-            if (
-                checkStaleness
-                    && registryCoordinator.quorumUpdateBlockNumber(quorumNumber) + withdrawalDelayBlocks
-                        <= referenceBlockNumber
-            ) revert StaleStakes();
-            if (
+            if (checkStaleness) {
+                require(
+                    registryCoordinator.quorumUpdateBlockNumber(quorumNumber) + withdrawalDelayBlocks
+                        > referenceBlockNumber,
+                    "BLSSignatureChecker.checkSignatures: StakeRegistry updates must be within withdrawalDelayBlocks window"
+                );
+            }
+            require(
                 bytes24(params.quorumApks[i].hashG1Point())
-                    != blsApkRegistry.getApkHashAtBlockNumberAndIndex(
+                    == blsApkRegistry.getApkHashAtBlockNumberAndIndex(
                         quorumNumber, referenceBlockNumber, params.quorumApkIndices[i]
-                    )
-            ) revert InvalidQuorumApkHash();
+                    ),
+                "BLSSignatureChecker.checkSignatures: quorumApk hash in storage does not match provided quorum apk"
+            );
             apk = apk.plus(params.quorumApks[i]);
             (totals.signedStakeForQuorum[i], totals.totalStakeForQuorum[i]) =
                 _quorumStakes(params, nonSigners, i, quorumNumber, referenceBlockNumber);
@@ -225,4 +253,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
             count++;
         }
     }
+
+    /// @dev Reserved, with `staleStakesForbidden`, the 50 slots the middleware's checker takes.
+    uint256[49] private __GAP;
 }

@@ -5,7 +5,7 @@ import {IERC20} from "./interfaces/IERC20.sol";
 import {IPauserRegistry} from "./interfaces/IPauserRegistry.sol";
 import {IStrategy} from "./interfaces/IStrategy.sol";
 import {IStrategyManager} from "./interfaces/IStrategyManager.sol";
-import {Initializable} from "./utils/Initializable.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {Pausable} from "./utils/Pausable.sol";
 
 /// @title EigenLayer strategy holding one ERC-20, with EigenLayer's `StrategyBase` accounting.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {OwnableUpgradeable} from "@openzeppelin/contracts-upgradeable/access/OwnableUpgradeable.sol";
 import {BLSSignatureChecker} from "./BLSSignatureChecker.sol";
 import {IAVSDirectory} from "./interfaces/IAVSDirectory.sol";
 import {IMachServiceManager} from "./interfaces/IMachServiceManager.sol";
@@ -8,59 +10,33 @@ import {IPauserRegistry} from "./interfaces/IPauserRegistry.sol";
 import {IRegistryCoordinator} from "./interfaces/IRegistryCoordinator.sol";
 import {ISignatureUtils} from "./interfaces/ISignatureUtils.sol";
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
-import {Initializable} from "./utils/Initializable.sol";
-import {OwnableUpgradeable} from "./utils/OwnableUpgradeable.sol";
 import {Pausable} from "./utils/Pausable.sol";
 
-/// @title MACH AVS service manager for one rollup.
-/// @notice Holds the alerts that MACH operators confirmed about the rollup `rollupChainId`, and
-/// is the AVS's entry in EigenLayer: the RegistryCoordinator registers and deregisters operators
-/// through it with the AVSDirectory, subject to an allowlist.
-///
-/// Roles: the owner configures; the alert confirmer (the aggregator's EOA) submits alerts; the
-/// whitelister keeps the allowlist; pausers and the unpauser come from the PauserRegistry.
-/// Pause flag 0 stops `confirmAlert`.
-///
-/// Alerts: an alert is confirmed when, for each listed quorum, the operators who BLS-signed
-/// keccak256(abi.encode(messageHash, referenceBlockNumber)) held at least the alert's threshold
-/// percentage of the quorum's stake at the reference block. The owner can remove a confirmed
-/// alert (for instance one found to be false); a removed alert is "resolved": it is no longer
-/// reported by `contains`, and `confirmAlert` refuses it for good (`ResolvedAlert`). Removal
-/// swaps the last alert into the removed one's position, so `queryMessageHashes` order is
-/// confirmation order only until the first removal.
-///
-/// Deployment: behind a TransparentUpgradeableProxy; the implementation's constructor reads the
-/// BLSApkRegistry from the RegistryCoordinator and the DelegationManager from the StakeRegistry,
-/// so those proxies must point at their implementations first.
-contract MachServiceManager is
-    Initializable,
-    OwnableUpgradeable,
-    Pausable,
-    BLSSignatureChecker,
-    IMachServiceManager
-{
+/// @title State of the MACH service manager, declared in the deployed contract's order.
+/// @notice The variables, their order and the reserved gap are those of AltLayer's deployed
+/// `MachServiceManagerStorage`, and the bases of `MachServiceManager` come in the deployed order
+/// (this, then OpenZeppelin's `OwnableUpgradeable`, the BLS checker's 50 slots, `Pausable`'s 50),
+/// so every variable sits in the slot it has in the deployed proxy's storage.
+abstract contract MachServiceManagerStorage is IMachServiceManager {
     /// @notice Percentages are out of this.
     uint256 public constant THRESHOLD_DENOMINATOR = 100;
-
-    /// @notice Pause flag that stops `confirmAlert`.
-    uint8 internal constant PAUSED_CONFIRM_ALERT = 0;
-
-    /// @notice Contract-wide minimum threshold set by `initialize`.
-    uint8 internal constant DEFAULT_QUORUM_THRESHOLD_PERCENTAGE = 66;
-
-    IAVSDirectory internal immutable _avsDirectory;
 
     /// @notice The rollup this service manager's alerts are about.
     uint256 public immutable rollupChainId;
 
-    /// @notice The only address allowed to call `confirmAlert`.
-    address public alertConfirmer;
+    /// @dev Confirmed alerts. Removal moves the last one into the freed position, so the order
+    /// is confirmation order only until the first removal.
+    EnumerableSet.Bytes32Set internal _messageHashes;
 
-    /// @notice The address that adds operators to and removes them from the allowlist.
-    address public whitelister;
+    /// @dev The deployed contract keeps a set of registered operators here that nothing reads;
+    /// we do not maintain it and only keep its two slots.
+    uint256[2] private __operatorSetSlots;
 
     /// @notice Operators allowed to register while the allowlist is enabled.
     mapping(address => bool) public allowlist;
+
+    /// @notice The only address allowed to call `confirmAlert`.
+    address public alertConfirmer;
 
     /// @notice When true, only allowlisted operators can register.
     bool public allowlistEnabled;
@@ -68,15 +44,59 @@ contract MachServiceManager is
     /// @notice Every alert must ask at least this percentage of stake for each of its quorums.
     uint8 public quorumThresholdPercentage;
 
-    /// @dev Confirmed alerts, in an order that removal changes (see the contract notes).
-    bytes32[] private _alerts;
-    /// @dev Position in `_alerts` plus one; zero when not a confirmed alert.
-    mapping(bytes32 => uint256) private _alertPosition;
     /// @dev Alerts removed by the owner; they can never be confirmed again.
-    mapping(bytes32 => bool) private _resolved;
+    EnumerableSet.Bytes32Set internal _resolvedMessageHashes;
+
+    /// @notice The address that adds operators to and removes them from the allowlist.
+    address public whitelister;
 
     /// @dev Reserved so that later versions can add state.
-    uint256[42] private __gap;
+    uint256[44] private __GAP;
+
+    constructor(uint256 _rollupChainId) {
+        rollupChainId = _rollupChainId;
+    }
+}
+
+/// @title MACH AVS service manager for one rollup.
+/// @notice Holds the alerts that MACH operators confirmed about the rollup `rollupChainId`, and
+/// is the AVS's entry in EigenLayer: the RegistryCoordinator registers and deregisters operators
+/// through it with the AVSDirectory, subject to an allowlist.
+///
+/// Roles: the owner configures; the alert confirmer (the aggregator's EOA) submits alerts; the
+/// whitelister keeps the allowlist; pausers and the unpauser come from the PauserRegistry; the
+/// RegistryCoordinator's owner switches stale-stake protection.
+///
+/// Pausing acts as in the deployed contract: while any pause flag is set, `confirmAlert` and
+/// operator registration and deregistration revert "Pausable: contract is paused".
+///
+/// Alerts: an alert is confirmed when, for each listed quorum, the operators who BLS-signed
+/// keccak256(abi.encode(messageHash, referenceBlockNumber)) held at least the alert's threshold
+/// percentage of the quorum's stake at the reference block. The owner can remove a confirmed
+/// alert (for instance one found to be false); a removed alert is "resolved": it is no longer
+/// reported by `contains`, and `confirmAlert` refuses it for good (`ResolvedAlert`).
+///
+/// Revert data is the deployed contract's: the custom errors of its ABI, and on inherited paths
+/// the exact strings of OpenZeppelin 4.9, EigenLayer's `Pausable` and the middleware's
+/// `BLSSignatureChecker` and `ServiceManagerBase`. Where we are stricter (zero addresses, a zero
+/// minimum threshold, a quorum without stake), the refusal uses an error of the deployed ABI;
+/// docs/decisions.md gives the reasons.
+///
+/// Deployment: behind a TransparentUpgradeableProxy; the implementation's constructor reads the
+/// BLSApkRegistry from the RegistryCoordinator and the DelegationManager from the StakeRegistry,
+/// so those proxies must point at their implementations first.
+contract MachServiceManager is
+    MachServiceManagerStorage,
+    OwnableUpgradeable,
+    BLSSignatureChecker,
+    Pausable
+{
+    using EnumerableSet for EnumerableSet.Bytes32Set;
+
+    /// @notice Contract-wide minimum threshold set by `initialize`.
+    uint8 internal constant DEFAULT_QUORUM_THRESHOLD_PERCENTAGE = 66;
+
+    IAVSDirectory internal immutable _avsDirectory;
 
     modifier onlyAlertConfirmer() {
         if (msg.sender != alertConfirmer) revert InvalidConfirmer();
@@ -88,8 +108,12 @@ contract MachServiceManager is
         _;
     }
 
+    /// @dev The middleware's `ServiceManagerBase` modifier, with its string.
     modifier onlyRegistryCoordinator() {
-        if (msg.sender != address(registryCoordinator)) revert NotRegistryCoordinator();
+        require(
+            msg.sender == address(registryCoordinator),
+            "ServiceManagerBase.onlyRegistryCoordinator: caller is not the registry coordinator"
+        );
         _;
     }
 
@@ -102,9 +126,8 @@ contract MachServiceManager is
         IRegistryCoordinator __registryCoordinator,
         IStakeRegistry __stakeRegistry,
         uint256 __rollupChainId
-    ) BLSSignatureChecker(__registryCoordinator, __stakeRegistry) {
+    ) MachServiceManagerStorage(__rollupChainId) BLSSignatureChecker(__registryCoordinator, __stakeRegistry) {
         _avsDirectory = __avsDirectory;
-        rollupChainId = __rollupChainId;
         _disableInitializers();
     }
 
@@ -117,42 +140,34 @@ contract MachServiceManager is
         address _alertConfirmer,
         address _whitelister
     ) public initializer {
+        _initializePauser(_pauserRegistry, _initialPausedStatus);
         if (_initialOwner == address(0) || _alertConfirmer == address(0) || _whitelister == address(0)) {
             revert ZeroAddress();
         }
-        _initializePauser(_pauserRegistry, _initialPausedStatus);
-        __Ownable_init(_initialOwner);
+        _transferOwnership(_initialOwner);
         _setAlertConfirmer(_alertConfirmer);
         _setWhitelister(_whitelister);
         allowlistEnabled = true;
-        emit AllowlistEnabled();
         quorumThresholdPercentage = DEFAULT_QUORUM_THRESHOLD_PERCENTAGE;
-        emit QuorumThresholdPercentageChanged(DEFAULT_QUORUM_THRESHOLD_PERCENTAGE);
     }
 
     // ---------------------------------------------------------------- alerts
 
     /// @inheritdoc IMachServiceManager
+    /// @dev Checks in the deployed contract's order: pause flags, caller, EOA, resolved, reference
+    /// block, parameter lengths, the BLS check (the middleware's strings), then per quorum the
+    /// percentage bounds and the signed stake, and last whether the alert is already confirmed.
     function confirmAlert(
         AlertHeader calldata alertHeader,
         NonSignerStakesAndSignature calldata nonSignerStakesAndSignature
-    ) external onlyAlertConfirmer onlyWhenNotPaused(PAUSED_CONFIRM_ALERT) {
+    ) external whenNotPaused onlyAlertConfirmer {
         // The confirmer must be an EOA calling directly, not a contract relaying for others.
         if (tx.origin != msg.sender) revert InvalidSender();
+        bytes32 messageHash = alertHeader.messageHash;
+        if (_resolvedMessageHashes.contains(messageHash)) revert ResolvedAlert();
         if (alertHeader.referenceBlockNumber >= block.number) revert InvalidReferenceBlockNum();
         uint256 quorumCount = alertHeader.quorumNumbers.length;
-        if (quorumCount == 0 || quorumCount != alertHeader.quorumThresholdPercentages.length) {
-            revert InvalidQuorumParam();
-        }
-        uint8 minimumPercentage = quorumThresholdPercentage;
-        for (uint256 i = 0; i < quorumCount; i++) {
-            uint8 percentage = uint8(alertHeader.quorumThresholdPercentages[i]);
-            if (percentage > THRESHOLD_DENOMINATOR) revert InvalidQuorumThresholdPercentage();
-            if (percentage < minimumPercentage) revert InsufficientThresholdPercentages();
-        }
-        bytes32 messageHash = alertHeader.messageHash;
-        if (_resolved[messageHash]) revert ResolvedAlert();
-        if (_alertPosition[messageHash] != 0) revert AlreadyAdded();
+        if (quorumCount != alertHeader.quorumThresholdPercentages.length) revert InvalidQuorumParam();
 
         bytes32 reducedAlertHeaderHash = _hashReducedAlertHeader(
             ReducedAlertHeader({messageHash: messageHash, referenceBlockNumber: alertHeader.referenceBlockNumber})
@@ -163,58 +178,53 @@ contract MachServiceManager is
             alertHeader.referenceBlockNumber,
             nonSignerStakesAndSignature
         );
+        uint8 minimumPercentage = quorumThresholdPercentage;
         for (uint256 i = 0; i < quorumCount; i++) {
+            uint8 percentage = uint8(alertHeader.quorumThresholdPercentages[i]);
+            if (percentage > THRESHOLD_DENOMINATOR) revert InvalidQuorumThresholdPercentage();
+            if (percentage < minimumPercentage) revert InsufficientThresholdPercentages();
             uint256 totalStake = totals.totalStakeForQuorum[i];
-            // A quorum without stake backs nothing, whatever its percentage.
+            // Stricter than deployed: a quorum without stake backs nothing, whatever its percentage.
             if (
                 totalStake == 0
-                    || uint256(totals.signedStakeForQuorum[i]) * THRESHOLD_DENOMINATOR
-                        < totalStake * uint8(alertHeader.quorumThresholdPercentages[i])
+                    || uint256(totals.signedStakeForQuorum[i]) * THRESHOLD_DENOMINATOR < totalStake * percentage
             ) revert InsufficientThreshold();
         }
-
-        _alerts.push(messageHash);
-        _alertPosition[messageHash] = _alerts.length;
+        if (!_messageHashes.add(messageHash)) revert AlreadyAdded();
         emit AlertConfirmed(reducedAlertHeaderHash, messageHash);
     }
 
     /// @inheritdoc IMachServiceManager
+    /// @dev A hash that is not a confirmed alert (never confirmed, or already removed) is left
+    /// alone without a revert, as in the deployed contract.
     function removeAlert(bytes32 messageHash) external onlyOwner {
-        uint256 position = _alertPosition[messageHash];
-        if (position == 0) revert AlertNotFound();
-        uint256 lastPosition = _alerts.length;
-        if (position != lastPosition) {
-            bytes32 moved = _alerts[lastPosition - 1];
-            _alerts[position - 1] = moved;
-            _alertPosition[moved] = position;
+        if (_messageHashes.remove(messageHash)) {
+            _resolvedMessageHashes.add(messageHash);
+            emit AlertRemoved(messageHash, msg.sender);
         }
-        _alerts.pop();
-        delete _alertPosition[messageHash];
-        _resolved[messageHash] = true;
-        emit AlertRemoved(messageHash, msg.sender);
     }
 
     /// @inheritdoc IMachServiceManager
     function contains(bytes32 messageHash) external view returns (bool) {
-        return _alertPosition[messageHash] != 0;
+        return _messageHashes.contains(messageHash);
     }
 
     /// @inheritdoc IMachServiceManager
     function totalAlerts() external view returns (uint256) {
-        return _alerts.length;
+        return _messageHashes.length();
     }
 
     /// @inheritdoc IMachServiceManager
     /// @dev Reverts `InvalidStartIndex` when `start >= totalAlerts()` (so always when there are
     /// none); returns fewer than `querySize` hashes when the end is reached.
     function queryMessageHashes(uint256 start, uint256 querySize) external view returns (bytes32[] memory) {
-        uint256 total = _alerts.length;
+        uint256 total = _messageHashes.length();
         if (start >= total) revert InvalidStartIndex();
         uint256 count = total - start;
         if (querySize < count) count = querySize;
         bytes32[] memory hashes = new bytes32[](count);
         for (uint256 i = 0; i < count; i++) {
-            hashes[i] = _alerts[start + i];
+            hashes[i] = _messageHashes.at(start + i);
         }
         return hashes;
     }
@@ -223,19 +233,20 @@ contract MachServiceManager is
 
     /// @notice Registers `operator` with the AVS in EigenLayer's AVSDirectory; called by the
     /// RegistryCoordinator when the operator registers for its first quorum. While the allowlist
-    /// is enabled the operator must be on it.
+    /// is enabled the operator must be on it; while any pause flag is set nobody can register.
     function registerOperatorToAVS(
         address operator,
         ISignatureUtils.SignatureWithSaltAndExpiry memory operatorSignature
-    ) external onlyRegistryCoordinator {
+    ) external whenNotPaused onlyRegistryCoordinator {
         if (allowlistEnabled && !allowlist[operator]) revert NotInAllowlist();
         _avsDirectory.registerOperatorToAVS(operator, operatorSignature);
         emit OperatorAdded(operator);
     }
 
     /// @notice Deregisters `operator` from the AVS in the AVSDirectory; called by the
-    /// RegistryCoordinator when the operator leaves its last quorum.
-    function deregisterOperatorFromAVS(address operator) external onlyRegistryCoordinator {
+    /// RegistryCoordinator when the operator leaves its last quorum; not while any pause flag is
+    /// set.
+    function deregisterOperatorFromAVS(address operator) external whenNotPaused onlyRegistryCoordinator {
         _avsDirectory.deregisterOperatorFromAVS(operator);
         emit OperatorRemoved(operator);
     }
@@ -286,7 +297,8 @@ contract MachServiceManager is
     // ---------------------------------------------------------------- configuration
 
     /// @inheritdoc IMachServiceManager
-    /// @dev Zero is refused as well: it would let alerts through with no stake behind them.
+    /// @dev Stricter than deployed: zero is refused as well (`InvalidQuorumThresholdPercentage`),
+    /// since it would let the confirmer alone confirm an alert that no operator signed.
     function updateQuorumThresholdPercentage(uint8 thresholdPercentage) external onlyOwner {
         if (thresholdPercentage == 0 || thresholdPercentage > THRESHOLD_DENOMINATOR) {
             revert InvalidQuorumThresholdPercentage();
@@ -296,20 +308,17 @@ contract MachServiceManager is
     }
 
     /// @inheritdoc IMachServiceManager
+    /// @dev Stricter than deployed: the zero address is refused (`ZeroAddress`).
     function setConfirmer(address confirmer) external onlyOwner {
         if (confirmer == address(0)) revert ZeroAddress();
         _setAlertConfirmer(confirmer);
     }
 
     /// @inheritdoc IMachServiceManager
+    /// @dev Stricter than deployed: the zero address is refused (`ZeroAddress`).
     function setWhitelister(address whitelister) external onlyOwner {
         if (whitelister == address(0)) revert ZeroAddress();
         _setWhitelister(whitelister);
-    }
-
-    /// @notice Turns stale-stake protection on or off (owner); see `staleStakesForbidden`.
-    function setStaleStakesForbidden(bool value) external onlyOwner {
-        _setStaleStakesForbidden(value);
     }
 
     /// @notice Publishes the AVS's metadata URI through the AVSDirectory (owner).

@@ -3,7 +3,7 @@ pragma solidity 0.8.37;
 
 import {IPauserRegistry} from "./interfaces/IPauserRegistry.sol";
 
-/// @title Who may pause and unpause, in EigenLayer's `PauserRegistry` shape.
+/// @title Who may pause and unpause, in EigenLayer's `PauserRegistry` shape and revert strings.
 /// @notice Any number of pausers, one unpauser; the unpauser also manages the list.
 contract PauserRegistry is IPauserRegistry {
     /// @inheritdoc IPauserRegistry
@@ -12,13 +12,8 @@ contract PauserRegistry is IPauserRegistry {
     /// @inheritdoc IPauserRegistry
     address public unpauser;
 
-    /// @notice A pauser or the unpauser would be the zero address.
-    error InputAddressZero();
-    /// @notice The caller is not the unpauser.
-    error OnlyUnpauser();
-
     modifier onlyUnpauser() {
-        if (msg.sender != unpauser) revert OnlyUnpauser();
+        require(msg.sender == unpauser, "msg.sender is not permissioned as unpauser");
         _;
     }
 
@@ -42,13 +37,13 @@ contract PauserRegistry is IPauserRegistry {
     }
 
     function _setIsPauser(address pauser, bool canPause) private {
-        if (pauser == address(0)) revert InputAddressZero();
+        require(pauser != address(0), "PauserRegistry._setPauser: zero address input");
         isPauser[pauser] = canPause;
         emit PauserStatusChanged(pauser, canPause);
     }
 
     function _setUnpauser(address newUnpauser) private {
-        if (newUnpauser == address(0)) revert InputAddressZero();
+        require(newUnpauser != address(0), "PauserRegistry._setUnpauser: zero address input");
         emit UnpauserChanged(unpauser, newUnpauser);
         unpauser = newUnpauser;
     }

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IERC20} from "./interfaces/IERC20.sol";
-import {Ownable} from "./utils/Ownable.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 /// @title Plain ERC-20 token for devnets and tests: the asset operators restake in an
 /// ERC20Strategy.

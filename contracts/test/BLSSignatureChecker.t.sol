@@ -142,7 +142,7 @@ contract BLSSignatureCheckerTest is MachFixture {
 
     function test_emptyQuorumNumbers() public {
         IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
-        vm.expectRevert(IBLSSignatureChecker.EmptyQuorumNumbers.selector);
+        _expectReason(EMPTY_QUORUMS);
         _check("", AFTER_CHANGE, p);
     }
 
@@ -153,7 +153,7 @@ contract BLSSignatureCheckerTest is MachFixture {
             if (k == 1) p.quorumApkIndices = new uint32[](0);
             if (k == 2) p.totalStakeIndices = new uint32[](3);
             if (k == 3) p.nonSignerStakeIndices = new uint32[][](2);
-            vm.expectRevert(IBLSSignatureChecker.InputArrayLengthMismatch.selector);
+            _expectReason(QUORUM_LENGTH_MISMATCH);
             _check(_quorum0(), AFTER_CHANGE, p);
         }
     }
@@ -161,47 +161,143 @@ contract BLSSignatureCheckerTest is MachFixture {
     function test_nonSignerArrayLengths() public {
         IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
         p.nonSignerQuorumBitmapIndices = new uint32[](9);
-        vm.expectRevert(IBLSSignatureChecker.InputNonSignerLengthMismatch.selector);
+        _expectReason(NONSIGNER_LENGTH_MISMATCH);
         _check(_quorum0(), AFTER_CHANGE, p);
     }
 
     function test_referenceBlockInThePast() public {
         IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
-        vm.expectRevert(IBLSSignatureChecker.InvalidReferenceBlockNum.selector);
+        _expectReason(INVALID_REFERENCE_BLOCK);
         mach.checkSignatures(MSG, _quorum0(), uint32(block.number), p);
-        vm.expectRevert(IBLSSignatureChecker.InvalidReferenceBlockNum.selector);
+        _expectReason(INVALID_REFERENCE_BLOCK);
         mach.checkSignatures(MSG, _quorum0(), uint32(block.number + 1), p);
     }
 
+    /// @dev Input sized for `quorums` so that the length checks pass.
+    function _sizedFor(bytes memory quorums)
+        internal
+        view
+        returns (IBLSSignatureChecker.NonSignerStakesAndSignature memory p)
+    {
+        p = _valid();
+        p.quorumApks = new BN254.G1Point[](quorums.length);
+        p.quorumApkIndices = new uint32[](quorums.length);
+        p.totalStakeIndices = new uint32[](quorums.length);
+        p.nonSignerStakeIndices = new uint32[][](quorums.length);
+    }
+
     function test_quorumNumbersOrderedAndExisting() public {
-        bytes[3] memory bad = [bytes(hex"0100"), bytes(hex"0000"), bytes(hex"02")];
-        for (uint256 k = 0; k < 3; k++) {
-            IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
-            p.quorumApks = new BN254.G1Point[](bad[k].length);
-            p.quorumApkIndices = new uint32[](bad[k].length);
-            p.totalStakeIndices = new uint32[](bad[k].length);
-            p.nonSignerStakeIndices = new uint32[][](bad[k].length);
-            vm.expectRevert(IBLSSignatureChecker.InvalidQuorumNumbers.selector);
-            _check(bad[k], AFTER_CHANGE, p);
+        // Strictly ascending: no swaps, no duplicates.
+        bytes[2] memory unordered = [bytes(hex"0100"), bytes(hex"0000")];
+        for (uint256 k = 0; k < 2; k++) {
+            IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _sizedFor(unordered[k]);
+            _expectReason(QUORUMS_NOT_ORDERED);
+            _check(unordered[k], AFTER_CHANGE, p);
         }
+        // Only the coordinator's quorums 0 and 1 exist.
+        bytes[3] memory missing = [bytes(hex"02"), bytes(hex"0002"), bytes(hex"ff")];
+        for (uint256 k = 0; k < 3; k++) {
+            IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _sizedFor(missing[k]);
+            _expectReason(QUORUMS_EXCEED_COUNT);
+            _check(missing[k], AFTER_CHANGE, p);
+        }
+        // At most 256 quorum numbers; the length is checked before the order.
+        bytes memory tooLong = new bytes(257);
+        IBLSSignatureChecker.NonSignerStakesAndSignature memory q = _sizedFor(tooLong);
+        _expectReason(QUORUMS_TOO_LONG);
+        _check(tooLong, AFTER_CHANGE, q);
     }
 
     function test_nonSignersMustBeSortedAndDistinct() public {
         IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
         (p.nonSignerPubkeys[0], p.nonSignerPubkeys[1]) = (p.nonSignerPubkeys[1], p.nonSignerPubkeys[0]);
-        vm.expectRevert(IBLSSignatureChecker.NonSignerPubkeysNotSorted.selector);
+        _expectReason(NONSIGNERS_NOT_SORTED);
         _check(_quorum0(), AFTER_CHANGE, p);
 
         p = _valid();
         p.nonSignerPubkeys[1] = p.nonSignerPubkeys[0];
-        vm.expectRevert(IBLSSignatureChecker.NonSignerPubkeysNotSorted.selector);
+        _expectReason(NONSIGNERS_NOT_SORTED);
         _check(_quorum0(), AFTER_CHANGE, p);
     }
 
     function test_quorumApkMustMatchRegistry() public {
         IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
         p.quorumApks[0] = p.quorumApks[0].plus(pk[0]);
-        vm.expectRevert(IBLSSignatureChecker.InvalidQuorumApkHash.selector);
+        _expectReason(APK_MISMATCH);
+        _check(_quorum0(), AFTER_CHANGE, p);
+    }
+
+    function test_signatureMustVerify() public {
+        // The right signers' signature of another message.
+        IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
+        p.sigma = BN254.hashToG1(keccak256("another message")).scalarMul(_sumSk(10, 16));
+        _expectReason(SIGNATURE_INVALID);
+        _check(_quorum0(), AFTER_CHANGE, p);
+
+        // A G2 key off the curve makes the pairing precompile fail.
+        p = _valid();
+        p.apkG2.Y[1] += 1;
+        _expectReason(PAIRING_FAILED);
+        _check(_quorum0(), AFTER_CHANGE, p);
+    }
+
+    /// @notice With several faults in one input, the one that the middleware checks first is
+    /// reported; each step below removes the fault reported last.
+    function test_checksRunInTheMiddlewaresOrder() public {
+        IBLSSignatureChecker.NonSignerStakesAndSignature memory p = _valid();
+        // Every fault at once: no quorums (so also the wrong array lengths), a non-signer array of
+        // the wrong length, a reference block that is not in the past, ...
+        p.nonSignerQuorumBitmapIndices = new uint32[](9);
+        _expectReason(EMPTY_QUORUMS);
+        mach.checkSignatures(MSG, "", uint32(block.number), p);
+        _expectReason(QUORUM_LENGTH_MISMATCH);
+        mach.checkSignatures(MSG, hex"0100", uint32(block.number), p);
+        _expectReason(NONSIGNER_LENGTH_MISMATCH);
+        mach.checkSignatures(MSG, _quorum0(), uint32(block.number), p);
+
+        // ... quorums out of order, non-signers out of order, ...
+        p = _sizedFor(hex"0100");
+        (p.nonSignerPubkeys[0], p.nonSignerPubkeys[1]) = (p.nonSignerPubkeys[1], p.nonSignerPubkeys[0]);
+        _expectReason(INVALID_REFERENCE_BLOCK);
+        mach.checkSignatures(MSG, hex"0100", uint32(block.number), p);
+        _expectReason(QUORUMS_NOT_ORDERED);
+        _check(hex"0100", AFTER_CHANGE, p);
+
+        // ... a quorum apk that is not the registry's, an invalid signature, ...
+        p = _valid();
+        p.quorumApks[0] = p.quorumApks[0].plus(pk[0]);
+        p.sigma = p.sigma.plus(pk[0]);
+        (p.nonSignerPubkeys[0], p.nonSignerPubkeys[1]) = (p.nonSignerPubkeys[1], p.nonSignerPubkeys[0]);
+        _expectReason(NONSIGNERS_NOT_SORTED);
+        _check(_quorum0(), AFTER_CHANGE, p);
+
+        // ... operator 0's bitmap index not covering the reference block (a registry revert) and
+        // stale stakes ...
+        (p.nonSignerPubkeys[0], p.nonSignerPubkeys[1]) = (p.nonSignerPubkeys[1], p.nonSignerPubkeys[0]);
+        uint256[] memory sorted = _sortedByOperatorId(_range(0, 10));
+        uint256 position;
+        for (uint256 j = 0; j < sorted.length; j++) {
+            if (sorted[j] == 0) position = j;
+        }
+        p.nonSignerQuorumBitmapIndices[position] = 0;
+        delegation.setMinWithdrawalDelayBlocks(50);
+        coordinator.setQuorumUpdateBlockNumber(0, AFTER_CHANGE - 50);
+        vm.prank(coordinatorOwner);
+        mach.setStaleStakesForbidden(true);
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "history entry is not the one at the block"));
+        _check(_quorum0(), AFTER_CHANGE, p);
+        p.nonSignerQuorumBitmapIndices[position] = 1;
+        _expectReason(STALE_STAKES);
+        _check(_quorum0(), AFTER_CHANGE, p);
+
+        // ... then the apk, and last the signature.
+        coordinator.setQuorumUpdateBlockNumber(0, AFTER_CHANGE);
+        _expectReason(APK_MISMATCH);
+        _check(_quorum0(), AFTER_CHANGE, p);
+        p.quorumApks[0] = p.quorumApks[0].plus(pk[0].negate());
+        _expectReason(SIGNATURE_INVALID);
+        _check(_quorum0(), AFTER_CHANGE, p);
+        p.sigma = p.sigma.plus(pk[0].negate());
         _check(_quorum0(), AFTER_CHANGE, p);
     }
 
@@ -211,12 +307,12 @@ contract BLSSignatureCheckerTest is MachFixture {
         IBLSSignatureChecker.NonSignerStakesAndSignature memory p =
             _signAs(hex"01", BEFORE_CHANGE, new uint256[](0), _sumSk(0, 4));
         p.quorumApkIndices[0] = 1;
-        vm.expectRevert(bytes("history entry is after the block"));
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "history entry is after the block"));
         _check(hex"01", BEFORE_CHANGE, p);
 
         p = _valid();
         p.totalStakeIndices[0] = 0;
-        vm.expectRevert(bytes("history entry is not the one at the block"));
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "history entry is not the one at the block"));
         _check(_quorum0(), AFTER_CHANGE, p);
 
         p = _valid();
@@ -227,7 +323,7 @@ contract BLSSignatureCheckerTest is MachFixture {
             if (sorted[j] == 5) position = j;
         }
         p.nonSignerStakeIndices[0][position] = 0;
-        vm.expectRevert(bytes("history entry is not the one at the block"));
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "history entry is not the one at the block"));
         _check(_quorum0(), AFTER_CHANGE, p);
 
         p = _valid();
@@ -235,7 +331,7 @@ contract BLSSignatureCheckerTest is MachFixture {
             if (sorted[j] == 0) position = j;
         }
         p.nonSignerQuorumBitmapIndices[position] = 0;
-        vm.expectRevert(bytes("history entry is not the one at the block"));
+        vm.expectRevert(abi.encodeWithSignature("Error(string)", "history entry is not the one at the block"));
         _check(_quorum0(), AFTER_CHANGE, p);
     }
 
@@ -248,14 +344,42 @@ contract BLSSignatureCheckerTest is MachFixture {
         // Allowed by default.
         _check(_quorum0(), AFTER_CHANGE, p);
 
-        vm.prank(owner);
+        vm.expectEmit(address(mach));
+        emit IBLSSignatureChecker.StaleStakesForbiddenUpdate(true);
+        vm.prank(coordinatorOwner);
         mach.setStaleStakesForbidden(true);
-        vm.expectRevert(IBLSSignatureChecker.StaleStakes.selector);
+        vm.assertTrue(mach.staleStakesForbidden(), "switched on");
+        _expectReason(STALE_STAKES);
         _check(_quorum0(), AFTER_CHANGE, p);
 
         coordinator.setQuorumUpdateBlockNumber(0, AFTER_CHANGE - 49);
         (IBLSSignatureChecker.QuorumStakeTotals memory totals,) = _check(_quorum0(), AFTER_CHANGE, p);
         vm.assertGt(totals.signedStakeForQuorum[0], 0, "fresh enough");
+
+        coordinator.setQuorumUpdateBlockNumber(0, AFTER_CHANGE - 50);
+        vm.prank(coordinatorOwner);
+        mach.setStaleStakesForbidden(false);
+        _check(_quorum0(), AFTER_CHANGE, p);
+    }
+
+    function test_staleStakesForbidden_onlyCoordinatorOwner() public {
+        // Not even the service manager's owner: the stakes are the coordinator's.
+        address[3] memory others = [owner, stranger, address(this)];
+        for (uint256 k = 0; k < 3; k++) {
+            vm.prank(others[k]);
+            _expectReason(ONLY_COORDINATOR_OWNER);
+            mach.setStaleStakesForbidden(true);
+        }
+        vm.assertFalse(mach.staleStakesForbidden(), "unchanged");
+
+        // The check follows the coordinator's current owner.
+        coordinator.setOwner(stranger);
+        vm.prank(coordinatorOwner);
+        _expectReason(ONLY_COORDINATOR_OWNER);
+        mach.setStaleStakesForbidden(true);
+        vm.prank(stranger);
+        mach.setStaleStakesForbidden(true);
+        vm.assertTrue(mach.staleStakesForbidden(), "set by the new owner");
     }
 
     // ------------------------------------------------------------ pairing

@@ -54,13 +54,48 @@ contract BN254Test is MachFixture {
         vm.assertEq(g.plus(g).X, g.scalarMul(2).X, "g + g = 2g");
     }
 
+    /// @dev Revert data of `require(false, reason)`.
+    function _reason(string memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSignature("Error(string)", reason);
+    }
+
     function test_invalidPointReverts() public {
-        vm.expectRevert(BN254.InvalidCurvePoint.selector);
+        // The library called from this contract (through the external wrappers below).
+        vm.expectRevert(_reason("ec-add-failed"));
         this.addExternal(BN254.G1Point(1, 3), BN254.generatorG1());
+        vm.expectRevert(_reason("ec-mul-failed"));
+        this.mulExternal(BN254.G1Point(1, 3), 2);
     }
 
     function addExternal(BN254.G1Point memory a, BN254.G1Point memory b) external view returns (BN254.G1Point memory) {
         return a.plus(b);
+    }
+
+    function mulExternal(BN254.G1Point memory p, uint256 s) external view returns (BN254.G1Point memory) {
+        return p.scalarMul(s);
+    }
+
+    /// @notice The service manager's signature check reverts with the library's strings.
+    function test_serviceManagerRevertsWithLibraryStrings() public {
+        bytes32 message = keccak256("message");
+        uint256 s = sk[0];
+        BN254.G1Point memory apk = BN254.generatorG1().scalarMul(s);
+        BN254.G2Point memory apkG2 = BlsVectors.g2Mul(s);
+        BN254.G1Point memory sigma = BN254.hashToG1(message).scalarMul(s);
+        (bool ok, bool valid) = mach.trySignatureAndApkVerification(message, apk, apkG2, sigma);
+        vm.assertTrue(ok && valid, "valid inputs");
+
+        // An aggregate key off the curve fails in the scalar multiplication by gamma, a
+        // signature off the curve in the addition after it.
+        _expectReason("ec-mul-failed");
+        mach.trySignatureAndApkVerification(message, BN254.G1Point(1, 3), apkG2, sigma);
+        _expectReason("ec-add-failed");
+        mach.trySignatureAndApkVerification(message, apk, apkG2, BN254.G1Point(1, 3));
+
+        // The modular-exponentiation precompile (behind hashToG1) failing.
+        vm.mockCallRevert(address(0x05), "", "");
+        _expectReason("BN254.expMod: call failure");
+        mach.trySignatureAndApkVerification(message, apk, apkG2, sigma);
     }
 
     /// @dev A signature made off-chain with eigensdk-rs 2.0.0's BN254 code: the message mapped

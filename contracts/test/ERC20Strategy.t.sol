@@ -8,10 +8,8 @@ import {IERC20} from "../src/interfaces/IERC20.sol";
 import {IPauserRegistry} from "../src/interfaces/IPauserRegistry.sol";
 import {IStrategy} from "../src/interfaces/IStrategy.sol";
 import {IStrategyManager} from "../src/interfaces/IStrategyManager.sol";
-import {ProxyAdmin} from "../src/proxy/ProxyAdmin.sol";
-import {TransparentUpgradeableProxy} from "../src/proxy/TransparentUpgradeableProxy.sol";
-import {Initializable} from "../src/utils/Initializable.sol";
-import {Pausable} from "../src/utils/Pausable.sol";
+import {ProxyAdmin} from "@openzeppelin/contracts/proxy/transparent/ProxyAdmin.sol";
+import {TransparentUpgradeableProxy} from "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol";
 import {MockStrategyManager} from "./mocks/MockStrategyManager.sol";
 import {Test} from "./utils/Test.sol";
 
@@ -69,9 +67,9 @@ contract ERC20StrategyTest is Test {
         vm.assertEq(strategy.totalShares(), 0, "no shares");
         vm.assertTrue(bytes(strategy.explanation()).length > 0, "explanation");
 
-        vm.expectRevert(Initializable.AlreadyInitialized.selector);
+        vm.expectRevert(_reason("Initializable: contract is already initialized"));
         strategy.initialize(token, pauserRegistry);
-        vm.expectRevert(Initializable.AlreadyInitialized.selector);
+        vm.expectRevert(_reason("Initializable: contract is already initialized"));
         implementation.initialize(token, pauserRegistry);
 
         vm.expectEmit();
@@ -163,7 +161,7 @@ contract ERC20StrategyTest is Test {
         vm.prank(pauser);
         strategy.pause(1); // deposits
         vm.prank(alice);
-        vm.expectRevert(Pausable.CurrentlyPaused.selector);
+        vm.expectRevert(_reason("Pausable: index is paused"));
         manager.depositIntoStrategy(strategy, token, 1 ether);
         vm.prank(alice);
         manager.withdrawSharesAsTokens(strategy, token, 1 ether);
@@ -171,7 +169,7 @@ contract ERC20StrategyTest is Test {
         vm.prank(pauser);
         strategy.pause(3); // and withdrawals
         vm.prank(alice);
-        vm.expectRevert(Pausable.CurrentlyPaused.selector);
+        vm.expectRevert(_reason("Pausable: index is paused"));
         manager.withdrawSharesAsTokens(strategy, token, 1 ether);
 
         vm.prank(unpauser);
@@ -181,9 +179,53 @@ contract ERC20StrategyTest is Test {
         manager.withdrawSharesAsTokens(strategy, token, 1 ether);
     }
 
+    function test_pauseAccessControl() public {
+        vm.expectRevert(_reason("msg.sender is not permissioned as pauser"));
+        strategy.pause(1);
+        vm.expectRevert(_reason("msg.sender is not permissioned as pauser"));
+        strategy.pauseAll();
+        vm.prank(pauser);
+        strategy.pause(2);
+
+        // Pausers only add flags; the unpauser only removes them.
+        vm.prank(pauser);
+        vm.expectRevert(_reason("Pausable.pause: invalid attempt to unpause functionality"));
+        strategy.pause(1);
+        vm.prank(pauser);
+        vm.expectRevert(_reason("msg.sender is not permissioned as unpauser"));
+        strategy.unpause(0);
+        vm.prank(unpauser);
+        vm.expectRevert(_reason("Pausable.unpause: invalid attempt to pause functionality"));
+        strategy.unpause(3);
+        vm.prank(unpauser);
+        strategy.unpause(0);
+        vm.assertEq(strategy.paused(), 0, "unpaused");
+
+        vm.expectRevert(_reason("msg.sender is not permissioned as unpauser"));
+        strategy.setPauserRegistry(pauserRegistry);
+        vm.prank(unpauser);
+        vm.expectRevert(_reason("Pausable._setPauserRegistry: newPauserRegistry cannot be the zero address"));
+        strategy.setPauserRegistry(IPauserRegistry(address(0)));
+    }
+
+    function test_initializeRequiresAPauserRegistry() public {
+        ProxyAdmin admin = new ProxyAdmin();
+        vm.expectRevert(_reason("Pausable._initializePauser: _initializePauser() can only be called once"));
+        new TransparentUpgradeableProxy(
+            address(implementation),
+            address(admin),
+            abi.encodeCall(ERC20Strategy.initialize, (IERC20(address(token)), IPauserRegistry(address(0))))
+        );
+    }
+
     function test_implementsIStrategy() public view {
         IStrategy s = IStrategy(address(strategy));
         vm.assertEq(s.totalShares(), 0, "callable through IStrategy");
         vm.assertEq(address(s.underlyingToken()), address(token), "token through IStrategy");
+    }
+
+    /// @dev Revert data of `require(false, reason)`.
+    function _reason(string memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSignature("Error(string)", reason);
     }
 }

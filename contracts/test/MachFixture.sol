@@ -11,8 +11,11 @@ import {IMachServiceManager} from "../src/interfaces/IMachServiceManager.sol";
 import {IPauserRegistry} from "../src/interfaces/IPauserRegistry.sol";
 import {IRegistryCoordinator} from "../src/interfaces/IRegistryCoordinator.sol";
 import {IStakeRegistry} from "../src/interfaces/IStakeRegistry.sol";
-import {ProxyAdmin} from "../src/proxy/ProxyAdmin.sol";
-import {TransparentUpgradeableProxy} from "../src/proxy/TransparentUpgradeableProxy.sol";
+import {ProxyAdmin} from "@openzeppelin/contracts/proxy/transparent/ProxyAdmin.sol";
+import {
+    ITransparentUpgradeableProxy,
+    TransparentUpgradeableProxy
+} from "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol";
 import {
     MockAVSDirectory,
     MockBLSApkRegistry,
@@ -26,8 +29,54 @@ import {Test} from "./utils/Test.sol";
 /// @notice A MachServiceManager deployed EigenLayer-style (EmptyContract, proxy, ProxyAdmin
 /// `upgradeAndCall` with `initialize`) over registry doubles, 16 operators with BLS keys, and
 /// helpers that build what the aggregator submits.
+///
+/// Tests of the service manager expect its reverts through `_expectError`, `_expectReason` and
+/// `_expectRevertData`: besides arming `vm.expectRevert` with the exact data, they log it as a
+/// `RevertExpected` event, and `scripts/contracts.sh test` decodes every logged revert with the
+/// deployed contract's ABI and its libraries' strings and checks that every revert the
+/// contract's source can raise is among them (`tools/artifacts.js reverts`). Reverts of the
+/// registry doubles are not the service manager's and use `vm.expectRevert` directly.
 abstract contract MachFixture is Test {
     using BN254 for BN254.G1Point;
+
+    /// @notice Exact revert data a test expects from the service manager (see the notes above).
+    event RevertExpected(bytes data);
+
+    // Revert strings of the libraries the deployed contract is built on (OpenZeppelin 4.9,
+    // EigenLayer's Pausable, the middleware's checker, BitmapUtils and ServiceManagerBase).
+    string internal constant EMPTY_QUORUMS = "BLSSignatureChecker.checkSignatures: empty quorum input";
+    string internal constant QUORUM_LENGTH_MISMATCH =
+        "BLSSignatureChecker.checkSignatures: input quorum length mismatch";
+    string internal constant NONSIGNER_LENGTH_MISMATCH =
+        "BLSSignatureChecker.checkSignatures: input nonsigner length mismatch";
+    string internal constant INVALID_REFERENCE_BLOCK = "BLSSignatureChecker.checkSignatures: invalid reference block";
+    string internal constant QUORUMS_TOO_LONG = "BitmapUtils.orderedBytesArrayToBitmap: orderedBytesArray is too long";
+    string internal constant QUORUMS_NOT_ORDERED =
+        "BitmapUtils.orderedBytesArrayToBitmap: orderedBytesArray is not ordered";
+    string internal constant QUORUMS_EXCEED_COUNT = "BitmapUtils.orderedBytesArrayToBitmap: bitmap exceeds max value";
+    string internal constant NONSIGNERS_NOT_SORTED = "BLSSignatureChecker.checkSignatures: nonSignerPubkeys not sorted";
+    string internal constant STALE_STAKES =
+        "BLSSignatureChecker.checkSignatures: StakeRegistry updates must be within withdrawalDelayBlocks window";
+    string internal constant APK_MISMATCH =
+        "BLSSignatureChecker.checkSignatures: quorumApk hash in storage does not match provided quorum apk";
+    string internal constant PAIRING_FAILED = "BLSSignatureChecker.checkSignatures: pairing precompile call failed";
+    string internal constant SIGNATURE_INVALID = "BLSSignatureChecker.checkSignatures: signature is invalid";
+    string internal constant ONLY_COORDINATOR_OWNER =
+        "BLSSignatureChecker.onlyCoordinatorOwner: caller is not the owner of the registryCoordinator";
+    string internal constant NOT_OWNER = "Ownable: caller is not the owner";
+    string internal constant NEW_OWNER_ZERO = "Ownable: new owner is the zero address";
+    string internal constant ALREADY_INITIALIZED = "Initializable: contract is already initialized";
+    string internal constant NOT_PAUSER = "msg.sender is not permissioned as pauser";
+    string internal constant NOT_UNPAUSER = "msg.sender is not permissioned as unpauser";
+    string internal constant PAUSED = "Pausable: contract is paused";
+    string internal constant INITIALIZE_PAUSER =
+        "Pausable._initializePauser: _initializePauser() can only be called once";
+    string internal constant PAUSE_WOULD_UNPAUSE = "Pausable.pause: invalid attempt to unpause functionality";
+    string internal constant UNPAUSE_WOULD_PAUSE = "Pausable.unpause: invalid attempt to pause functionality";
+    string internal constant PAUSER_REGISTRY_ZERO =
+        "Pausable._setPauserRegistry: newPauserRegistry cannot be the zero address";
+    string internal constant NOT_COORDINATOR =
+        "ServiceManagerBase.onlyRegistryCoordinator: caller is not the registry coordinator";
 
     uint256 internal constant ROLLUP_CHAIN_ID = 1868;
     uint256 internal constant OPERATORS = 16;
@@ -40,6 +89,7 @@ abstract contract MachFixture is Test {
     address internal pauser = address(0x9A05E);
     address internal unpauser = address(0x0F9A05E);
     address internal stranger = address(0xBAD);
+    address internal coordinatorOwner = address(0xC00D);
 
     MockDelegationManager internal delegation;
     MockStakeRegistry internal stakeRegistry;
@@ -67,6 +117,7 @@ abstract contract MachFixture is Test {
         coordinator = new MockRegistryCoordinator(apkRegistry, stakeRegistry);
         avsDirectory = new MockAVSDirectory();
         coordinator.setQuorumCount(2);
+        coordinator.setOwner(coordinatorOwner);
 
         address[] memory pausers = new address[](1);
         pausers[0] = pauser;
@@ -77,7 +128,7 @@ abstract contract MachFixture is Test {
         proxy = new TransparentUpgradeableProxy(address(empty), address(proxyAdmin), "");
         implementation = _newImplementation(ROLLUP_CHAIN_ID);
         proxyAdmin.upgradeAndCall(
-            proxy,
+            ITransparentUpgradeableProxy(address(proxy)),
             address(implementation),
             abi.encodeCall(
                 MachServiceManager.initialize, (IPauserRegistry(pauserRegistry), 0, owner, confirmer, whitelister)
@@ -93,6 +144,22 @@ abstract contract MachFixture is Test {
             operatorAddress[i] = address(uint160(0x10000 + i));
             coordinator.setOperatorId(operatorAddress[i], operatorId[i]);
         }
+    }
+
+    /// @dev The next call must revert with exactly `data`.
+    function _expectRevertData(bytes memory data) internal {
+        emit RevertExpected(data);
+        vm.expectRevert(data);
+    }
+
+    /// @dev The next call must revert with exactly the argument-less custom error `selector`.
+    function _expectError(bytes4 selector) internal {
+        _expectRevertData(abi.encodePacked(selector));
+    }
+
+    /// @dev The next call must revert with exactly `Error(reason)` (a `require` string).
+    function _expectReason(string memory reason) internal {
+        _expectRevertData(abi.encodeWithSignature("Error(string)", reason));
     }
 
     function _newImplementation(uint256 rollupChainId) internal returns (MachServiceManager) {

@@ -9,6 +9,11 @@ contract PauserRegistryTest is Test {
     event PauserStatusChanged(address pauser, bool canPause);
     event UnpauserChanged(address previousUnpauser, address newUnpauser);
 
+    // EigenLayer's PauserRegistry strings.
+    string internal constant ONLY_UNPAUSER = "msg.sender is not permissioned as unpauser";
+    string internal constant ZERO_PAUSER = "PauserRegistry._setPauser: zero address input";
+    string internal constant ZERO_UNPAUSER = "PauserRegistry._setUnpauser: zero address input";
+
     address internal pauserA = address(0xA);
     address internal pauserB = address(0xB);
     address internal unpauser = address(0xC);
@@ -37,15 +42,15 @@ contract PauserRegistryTest is Test {
 
     function test_constructor_rejectsZeroAddresses() public {
         address[] memory pausers = new address[](1);
-        vm.expectRevert(PauserRegistry.InputAddressZero.selector);
+        vm.expectRevert(_reason(ZERO_PAUSER));
         new PauserRegistry(pausers, unpauser);
-        vm.expectRevert(PauserRegistry.InputAddressZero.selector);
+        vm.expectRevert(_reason(ZERO_UNPAUSER));
         new PauserRegistry(new address[](0), address(0));
     }
 
     function test_setIsPauser() public {
         vm.prank(pauserA);
-        vm.expectRevert(PauserRegistry.OnlyUnpauser.selector);
+        vm.expectRevert(_reason(ONLY_UNPAUSER));
         registry.setIsPauser(pauserB, false);
 
         vm.startPrank(unpauser);
@@ -55,18 +60,18 @@ contract PauserRegistryTest is Test {
         vm.assertFalse(registry.isPauser(pauserB), "revoked");
         registry.setIsPauser(address(0xD), true);
         vm.assertTrue(registry.isPauser(address(0xD)), "granted");
-        vm.expectRevert(PauserRegistry.InputAddressZero.selector);
+        vm.expectRevert(_reason(ZERO_PAUSER));
         registry.setIsPauser(address(0), true);
         vm.stopPrank();
     }
 
     function test_setUnpauser() public {
         vm.prank(pauserA);
-        vm.expectRevert(PauserRegistry.OnlyUnpauser.selector);
+        vm.expectRevert(_reason(ONLY_UNPAUSER));
         registry.setUnpauser(pauserA);
 
         vm.prank(unpauser);
-        vm.expectRevert(PauserRegistry.InputAddressZero.selector);
+        vm.expectRevert(_reason(ZERO_UNPAUSER));
         registry.setUnpauser(address(0));
 
         vm.expectEmit(address(registry));
@@ -76,7 +81,12 @@ contract PauserRegistryTest is Test {
         vm.assertEq(registry.unpauser(), pauserA, "moved");
 
         vm.prank(unpauser);
-        vm.expectRevert(PauserRegistry.OnlyUnpauser.selector);
+        vm.expectRevert(_reason(ONLY_UNPAUSER));
         registry.setIsPauser(pauserB, false);
+    }
+
+    /// @dev Revert data of `require(false, reason)`.
+    function _reason(string memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSignature("Error(string)", reason);
     }
 }

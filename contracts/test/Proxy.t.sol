@@ -2,10 +2,12 @@
 pragma solidity 0.8.37;
 
 import {EmptyContract} from "../src/EmptyContract.sol";
-import {ProxyAdmin} from "../src/proxy/ProxyAdmin.sol";
-import {TransparentUpgradeableProxy} from "../src/proxy/TransparentUpgradeableProxy.sol";
-import {Ownable} from "../src/utils/Ownable.sol";
-import {Initializable} from "../src/utils/Initializable.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {ProxyAdmin} from "@openzeppelin/contracts/proxy/transparent/ProxyAdmin.sol";
+import {
+    ITransparentUpgradeableProxy,
+    TransparentUpgradeableProxy
+} from "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol";
 import {Test} from "./utils/Test.sol";
 
 /// @dev First implementation: a counter with an initializer.
@@ -13,54 +15,44 @@ contract CounterV1 is Initializable {
     uint256 public count;
     address public initializedBy;
 
-    error Boom();
+    error Boom(uint256 code);
 
     constructor() {
         _disableInitializers();
     }
 
-    function initialize(uint256 start) external payable initializer {
+    function initialize(uint256 start) external initializer {
         count = start;
         initializedBy = msg.sender;
+    }
+
+    /// @dev An initializer that always fails, with revert data to recognise.
+    function initializeAndFail() external initializer {
+        count = 99;
+        revert Boom(42);
     }
 
     function increment() external {
         count += 1;
     }
 
-    function fail() external pure {
-        revert Boom();
-    }
-
     function version() external pure virtual returns (uint256) {
         return 1;
     }
-
-    /// @dev Same selector as the proxy's `admin()`: only non-admin callers reach it.
-    function admin() external pure returns (address) {
-        return address(0xDEAD);
-    }
 }
 
-/// @dev Second implementation: same storage, a new function and a reinitializer.
+/// @dev Second implementation: same storage, new code.
 contract CounterV2 is CounterV1 {
-    uint256 public step;
-
-    function initializeV2(uint256 step_) external reinitializer(2) {
-        step = step_;
-    }
-
     function version() external pure override returns (uint256) {
         return 2;
     }
 }
 
-/// @notice TransparentUpgradeableProxy and ProxyAdmin: EIP-1967 slots, transparency, upgrades
-/// with and without a call, admin changes, and owner-only administration.
+/// @notice What our EigenLayer-style deployments rely on from OpenZeppelin 4.9's
+/// TransparentUpgradeableProxy and ProxyAdmin: a proxy created on EmptyContract and initialised
+/// by `upgradeAndCall`, the admin's getters, upgrades that keep state, owner-only upgrades,
+/// transparency, and the reverts of each refusal. OpenZeppelin's own tests cover the rest.
 contract ProxyTest is Test {
-    event Upgraded(address indexed implementation);
-    event AdminChanged(address previousAdmin, address newAdmin);
-
     bytes32 internal constant IMPLEMENTATION_SLOT = bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1);
     bytes32 internal constant ADMIN_SLOT = bytes32(uint256(keccak256("eip1967.proxy.admin")) - 1);
 
@@ -70,6 +62,7 @@ contract ProxyTest is Test {
     CounterV1 internal v1;
     CounterV2 internal v2;
     TransparentUpgradeableProxy internal proxy;
+    ITransparentUpgradeableProxy internal proxyHandle;
 
     function setUp() public {
         proxyAdmin = new ProxyAdmin();
@@ -77,138 +70,105 @@ contract ProxyTest is Test {
         v1 = new CounterV1();
         v2 = new CounterV2();
         proxy = new TransparentUpgradeableProxy(address(empty), address(proxyAdmin), "");
+        proxyHandle = ITransparentUpgradeableProxy(address(proxy));
     }
 
     function _slot(bytes32 slot) internal view returns (address) {
         return address(uint160(uint256(vm.load(address(proxy), slot))));
     }
 
-    function test_constructor_slotsEventsAndCall() public {
-        vm.expectEmit();
-        emit Upgraded(address(v1));
-        vm.expectEmit();
-        emit AdminChanged(address(0), address(proxyAdmin));
-        TransparentUpgradeableProxy p = new TransparentUpgradeableProxy(
-            address(v1), address(proxyAdmin), abi.encodeCall(CounterV1.initialize, (41))
-        );
-        vm.assertEq(CounterV1(address(p)).count(), 41, "initialised through the constructor");
-        vm.assertEq(CounterV1(address(p)).initializedBy(), address(this), "deployer is msg.sender");
-        vm.assertEq(
-            address(uint160(uint256(vm.load(address(p), IMPLEMENTATION_SLOT)))), address(v1), "implementation slot"
-        );
-        vm.assertEq(address(uint160(uint256(vm.load(address(p), ADMIN_SLOT)))), address(proxyAdmin), "admin slot");
+    /// @dev Revert data of `require(false, reason)`.
+    function _reason(string memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSignature("Error(string)", reason);
     }
 
-    function test_constructor_rejectsBadArguments() public {
-        vm.expectRevert(abi.encodeWithSelector(TransparentUpgradeableProxy.ImplementationIsNotContract.selector, stranger));
-        new TransparentUpgradeableProxy(stranger, address(proxyAdmin), "");
-        vm.expectRevert(TransparentUpgradeableProxy.AdminIsZeroAddress.selector);
-        new TransparentUpgradeableProxy(address(v1), address(0), "");
-        vm.expectRevert(CounterV1.Boom.selector);
-        new TransparentUpgradeableProxy(address(v1), address(proxyAdmin), abi.encodeCall(CounterV1.fail, ()));
+    function _initialize(uint256 start) internal {
+        proxyAdmin.upgradeAndCall(proxyHandle, address(v1), abi.encodeCall(CounterV1.initialize, (start)));
     }
 
-    function test_emptyContractImplementationRejectsCalls() public {
-        vm.expectRevert();
+    function test_deploymentPattern() public {
+        // Before the upgrade the proxy has EmptyContract's code: every call reverts, without data.
+        vm.assertEq(proxyAdmin.getProxyImplementation(proxyHandle), address(empty), "placeholder");
+        vm.expectRevert(bytes(""));
         CounterV1(address(proxy)).count();
-    }
 
-    function test_upgradeAndCall_deploymentPattern() public {
-        vm.expectEmit(address(proxy));
-        emit Upgraded(address(v1));
-        proxyAdmin.upgradeAndCall(proxy, address(v1), abi.encodeCall(CounterV1.initialize, (7)));
+        _initialize(7);
         CounterV1 counter = CounterV1(address(proxy));
         vm.assertEq(counter.count(), 7, "initialised");
         vm.assertEq(counter.initializedBy(), address(proxyAdmin), "initialised by the admin contract");
-        vm.assertEq(proxyAdmin.getProxyImplementation(proxy), address(v1), "implementation");
-        vm.assertEq(proxyAdmin.getProxyAdmin(proxy), address(proxyAdmin), "admin");
-        vm.assertEq(_slot(IMPLEMENTATION_SLOT), address(v1), "slot");
-
-        // Initialising again through another upgradeAndCall fails in the implementation.
-        vm.expectRevert(Initializable.AlreadyInitialized.selector);
-        proxyAdmin.upgradeAndCall(proxy, address(v1), abi.encodeCall(CounterV1.initialize, (8)));
+        vm.assertEq(proxyAdmin.getProxyImplementation(proxyHandle), address(v1), "implementation");
+        vm.assertEq(proxyAdmin.getProxyAdmin(proxyHandle), address(proxyAdmin), "admin");
+        vm.assertEq(_slot(IMPLEMENTATION_SLOT), address(v1), "EIP-1967 implementation slot");
+        vm.assertEq(_slot(ADMIN_SLOT), address(proxyAdmin), "EIP-1967 admin slot");
+        vm.assertEq(proxyAdmin.owner(), address(this), "the deployer owns the admin");
     }
 
-    function test_upgradeAndCall_forwardsValue() public {
-        vm.deal(address(this), 1 ether);
-        proxyAdmin.upgradeAndCall{value: 1 ether}(proxy, address(v1), abi.encodeCall(CounterV1.initialize, (1)));
-        vm.assertEq(address(proxy).balance, 1 ether, "value reached the proxy");
+    function test_initializeOnlyOnce() public {
+        _initialize(7);
+        // Neither again through the admin, nor directly, nor on the implementation itself.
+        vm.expectRevert(_reason("Initializable: contract is already initialized"));
+        proxyAdmin.upgradeAndCall(proxyHandle, address(v1), abi.encodeCall(CounterV1.initialize, (8)));
+        vm.prank(stranger);
+        vm.expectRevert(_reason("Initializable: contract is already initialized"));
+        CounterV1(address(proxy)).initialize(8);
+        vm.expectRevert(_reason("Initializable: contract is already initialized"));
+        v1.initialize(8);
+        vm.assertEq(CounterV1(address(proxy)).count(), 7, "unchanged");
     }
 
-    function test_upgrade_keepsStateAndReinitializes() public {
-        proxyAdmin.upgradeAndCall(proxy, address(v1), abi.encodeCall(CounterV1.initialize, (10)));
+    function test_upgradeAndCall_bubblesInitializerRevert() public {
+        vm.expectRevert(abi.encodeWithSelector(CounterV1.Boom.selector, 42));
+        proxyAdmin.upgradeAndCall(proxyHandle, address(v1), abi.encodeCall(CounterV1.initializeAndFail, ()));
+        // The whole upgrade was undone.
+        vm.assertEq(proxyAdmin.getProxyImplementation(proxyHandle), address(empty), "not upgraded");
+    }
+
+    function test_upgrade_keepsState() public {
+        _initialize(10);
         CounterV1(address(proxy)).increment();
 
-        proxyAdmin.upgrade(proxy, address(v2));
+        proxyAdmin.upgrade(proxyHandle, address(v2));
         CounterV2 counter = CounterV2(address(proxy));
+        vm.assertEq(proxyAdmin.getProxyImplementation(proxyHandle), address(v2), "implementation");
         vm.assertEq(counter.version(), 2, "new code");
         vm.assertEq(counter.count(), 11, "state kept");
-
-        proxyAdmin.upgradeAndCall(proxy, address(v2), abi.encodeCall(CounterV2.initializeV2, (5)));
-        vm.assertEq(counter.step(), 5, "reinitialised");
-        vm.expectRevert(Initializable.AlreadyInitialized.selector);
-        proxyAdmin.upgradeAndCall(proxy, address(v2), abi.encodeCall(CounterV2.initializeV2, (6)));
-
-        vm.expectRevert(abi.encodeWithSelector(TransparentUpgradeableProxy.ImplementationIsNotContract.selector, stranger));
-        proxyAdmin.upgrade(proxy, stranger);
+        vm.assertEq(counter.initializedBy(), address(proxyAdmin), "state kept (initializer)");
     }
 
-    function test_onlyOwnerAdministers() public {
+    function test_upgrade_rejectsNonContract() public {
+        _initialize(1);
+        vm.expectRevert(_reason("ERC1967: new implementation is not a contract"));
+        proxyAdmin.upgrade(proxyHandle, stranger);
+        vm.expectRevert(_reason("ERC1967: new implementation is not a contract"));
+        proxyAdmin.upgradeAndCall(proxyHandle, stranger, abi.encodeCall(CounterV1.increment, ()));
+        vm.assertEq(proxyAdmin.getProxyImplementation(proxyHandle), address(v1), "unchanged");
+    }
+
+    function test_onlyOwnerUpgrades() public {
         vm.startPrank(stranger);
-        vm.expectRevert(Ownable.CallerIsNotOwner.selector);
-        proxyAdmin.upgrade(proxy, address(v1));
-        vm.expectRevert(Ownable.CallerIsNotOwner.selector);
-        proxyAdmin.upgradeAndCall(proxy, address(v1), "");
-        vm.expectRevert(Ownable.CallerIsNotOwner.selector);
-        proxyAdmin.changeProxyAdmin(proxy, stranger);
+        vm.expectRevert(_reason("Ownable: caller is not the owner"));
+        proxyAdmin.upgrade(proxyHandle, address(v1));
+        vm.expectRevert(_reason("Ownable: caller is not the owner"));
+        proxyAdmin.upgradeAndCall(proxyHandle, address(v1), abi.encodeCall(CounterV1.initialize, (1)));
+        vm.expectRevert(_reason("Ownable: caller is not the owner"));
+        proxyAdmin.changeProxyAdmin(proxyHandle, stranger);
         vm.stopPrank();
-        vm.assertEq(proxyAdmin.owner(), address(this), "deployer owns the admin");
+        vm.assertEq(proxyAdmin.getProxyImplementation(proxyHandle), address(empty), "not upgraded");
+
+        // Only through the ProxyAdmin: the proxy's own upgrade entry is the admin's alone, and
+        // reaches the (empty) implementation for anyone else.
+        vm.prank(stranger);
+        vm.expectRevert(bytes(""));
+        proxyHandle.upgradeTo(address(v1));
     }
 
-    function test_transparency() public {
-        proxyAdmin.upgradeAndCall(proxy, address(v1), abi.encodeCall(CounterV1.initialize, (1)));
-        // Others reach the implementation, even for a selector the proxy also has.
-        vm.prank(stranger);
-        vm.assertEq(TransparentUpgradeableProxy(payable(address(proxy))).admin(), address(0xDEAD), "delegated");
-        // The admin reaches only the administrative functions.
+    function test_adminCannotCallTheImplementation() public {
+        _initialize(1);
         vm.prank(address(proxyAdmin));
-        vm.assertEq(TransparentUpgradeableProxy(payable(address(proxy))).admin(), address(proxyAdmin), "admin()");
-        vm.prank(address(proxyAdmin));
-        vm.expectRevert(TransparentUpgradeableProxy.AdminCannotFallbackToImplementation.selector);
+        vm.expectRevert(_reason("TransparentUpgradeableProxy: admin cannot fallback to proxy target"));
         CounterV1(address(proxy)).count();
-    }
-
-    function test_changeProxyAdmin() public {
-        vm.expectRevert(TransparentUpgradeableProxy.AdminIsZeroAddress.selector);
-        proxyAdmin.changeProxyAdmin(proxy, address(0));
-
-        ProxyAdmin other = new ProxyAdmin();
-        vm.expectEmit(address(proxy));
-        emit AdminChanged(address(proxyAdmin), address(other));
-        proxyAdmin.changeProxyAdmin(proxy, address(other));
-        vm.assertEq(other.getProxyAdmin(proxy), address(other), "new admin");
-
-        // The old admin has lost the proxy.
-        vm.expectRevert(abi.encodeWithSelector(ProxyAdmin.NotProxyAdmin.selector, address(proxy)));
-        proxyAdmin.getProxyImplementation(proxy);
-        vm.expectRevert();
-        proxyAdmin.upgrade(proxy, address(v1));
-        other.upgrade(proxy, address(v1));
-        vm.assertEq(other.getProxyImplementation(proxy), address(v1), "upgraded by the new admin");
-    }
-
-    function test_proxyAdminOwnership() public {
+        // Anyone else reaches it.
         vm.prank(stranger);
-        vm.expectRevert(Ownable.CallerIsNotOwner.selector);
-        proxyAdmin.transferOwnership(stranger);
-        vm.expectRevert(Ownable.NewOwnerIsZeroAddress.selector);
-        proxyAdmin.transferOwnership(address(0));
-        proxyAdmin.transferOwnership(stranger);
-        vm.assertEq(proxyAdmin.owner(), stranger, "transferred");
-        vm.expectRevert(Ownable.CallerIsNotOwner.selector);
-        proxyAdmin.upgrade(proxy, address(v1));
-        vm.prank(stranger);
-        proxyAdmin.renounceOwnership();
-        vm.assertEq(proxyAdmin.owner(), address(0), "renounced");
+        vm.assertEq(CounterV1(address(proxy)).count(), 1, "delegated");
     }
 }

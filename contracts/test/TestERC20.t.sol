@@ -2,10 +2,10 @@
 pragma solidity 0.8.37;
 
 import {TestERC20} from "../src/TestERC20.sol";
-import {Ownable} from "../src/utils/Ownable.sol";
 import {Test} from "./utils/Test.sol";
 
-/// @notice TestERC20: metadata, initial supply, transfers, allowances and owner minting.
+/// @notice TestERC20: metadata, initial supply, transfers, allowances, owner minting and
+/// OpenZeppelin's ownership.
 contract TestERC20Test is Test {
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -86,11 +86,32 @@ contract TestERC20Test is Test {
 
     function test_mintOnlyOwner() public {
         vm.prank(alice);
-        vm.expectRevert(Ownable.CallerIsNotOwner.selector);
+        vm.expectRevert(_reason("Ownable: caller is not the owner"));
         token.mint(alice, 1);
 
         token.mint(alice, 5 ether);
         vm.assertEq(token.balanceOf(alice), 5 ether, "minted");
         vm.assertEq(token.totalSupply(), 1005 ether, "supply grew");
+    }
+
+    function test_ownershipTransfer() public {
+        vm.prank(alice);
+        vm.expectRevert(_reason("Ownable: caller is not the owner"));
+        token.transferOwnership(alice);
+        vm.expectRevert(_reason("Ownable: new owner is the zero address"));
+        token.transferOwnership(address(0));
+
+        token.transferOwnership(alice);
+        vm.assertEq(token.owner(), alice, "transferred");
+        vm.expectRevert(_reason("Ownable: caller is not the owner"));
+        token.mint(bob, 1);
+        vm.prank(alice);
+        token.mint(bob, 1);
+        vm.assertEq(token.balanceOf(bob), 1, "the new owner mints");
+    }
+
+    /// @dev Revert data of `require(false, reason)`.
+    function _reason(string memory reason) internal pure returns (bytes memory) {
+        return abi.encodeWithSignature("Error(string)", reason);
     }
 }

@@ -41,28 +41,6 @@ interface IBLSSignatureChecker {
     /// @notice Stale-stake protection was switched on (`value` true) or off.
     event StaleStakesForbiddenUpdate(bool value);
 
-    /// @notice The reference block is not in the past (it must be below `block.number`).
-    error InvalidReferenceBlockNum();
-    /// @notice No quorum numbers were given.
-    error EmptyQuorumNumbers();
-    /// @notice Quorum numbers are not strictly ascending, or name a quorum that does not exist.
-    error InvalidQuorumNumbers();
-    /// @notice The per-quorum arrays of the parameters do not have one entry per quorum.
-    error InputArrayLengthMismatch();
-    /// @notice `nonSignerPubkeys` and `nonSignerQuorumBitmapIndices` differ in length.
-    error InputNonSignerLengthMismatch();
-    /// @notice Non-signer keys are not in strictly ascending order of their hashes.
-    error NonSignerPubkeysNotSorted();
-    /// @notice A submitted quorum apk does not hash to the one the BLSApkRegistry recorded.
-    error InvalidQuorumApkHash();
-    /// @notice Stale stakes are forbidden and a quorum's stakes were last updated at least
-    /// `minWithdrawalDelayBlocks` before the reference block.
-    error StaleStakes();
-    /// @notice The pairing precompile failed (malformed G2 point, or out of gas).
-    error PairingPrecompileFailed();
-    /// @notice The aggregate signature does not verify against the aggregate key.
-    error InvalidSignature();
-
     function checkSignatures(
         bytes32 msgHash,
         bytes calldata quorumNumbers,

@@ -5,7 +5,8 @@ import {IBLSSignatureChecker} from "./IBLSSignatureChecker.sol";
 import {ISignatureUtils} from "./ISignatureUtils.sol";
 
 /// @title The MACH AVS service manager: confirmed alerts of one rollup, and who may produce them.
-/// @notice Names, events and errors match AltLayer's deployed MachServiceManager ABI.
+/// @notice Names, events and errors match AltLayer's deployed MachServiceManager ABI, and it
+/// declares no error that ABI lacks.
 interface IMachServiceManager {
     /// @notice An alert as the aggregator submits it.
     /// @param messageHash What operators attest to (e.g. a hash of an invalid output root).
@@ -52,10 +53,12 @@ interface IMachServiceManager {
     error InsufficientThresholdPercentages();
     /// @notice The caller is not the alert confirmer.
     error InvalidConfirmer();
-    /// @notice Quorum numbers and thresholds differ in length, or are empty.
+    /// @notice Quorum numbers and thresholds differ in length.
     error InvalidQuorumParam();
     /// @notice A threshold percentage is above 100 (or, for the contract-wide minimum, zero).
     error InvalidQuorumThresholdPercentage();
+    /// @notice The reference block is not in the past (it must be below `block.number`).
+    error InvalidReferenceBlockNum();
     /// @notice The confirmer is a contract or calls through one (`tx.origin != msg.sender`).
     error InvalidSender();
     /// @notice `queryMessageHashes` start is not below `totalAlerts()`.
@@ -68,10 +71,6 @@ interface IMachServiceManager {
     error ResolvedAlert();
     /// @notice An address argument is zero.
     error ZeroAddress();
-    /// @notice `removeAlert` of a message hash that is not a confirmed alert.
-    error AlertNotFound();
-    /// @notice The caller is not the RegistryCoordinator.
-    error NotRegistryCoordinator();
 
     /// @notice Stores `alertHeader.messageHash` as a confirmed alert once enough stake of every
     /// listed quorum signed the reduced alert header; only the alert confirmer, as an EOA.

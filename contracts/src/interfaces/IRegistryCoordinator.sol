@@ -16,6 +16,10 @@ interface IRegistryCoordinator {
     /// @notice Number of quorums created so far; quorums are numbered 0..quorumCount-1.
     function quorumCount() external view returns (uint8);
 
+    /// @notice The RegistryCoordinator's owner (OpenZeppelin `Ownable`), who alone may switch the
+    /// service manager's stale-stake protection.
+    function owner() external view returns (address);
+
     /// @notice Block at which all operators' stakes of quorum `quorumNumber` were last updated.
     function quorumUpdateBlockNumber(uint8 quorumNumber) external view returns (uint256);
 

@@ -10,6 +10,8 @@ pragma solidity 0.8.37;
 ///   X = X[0]·i + X[1], Y = Y[0]·i + Y[1]. This is exactly the order the pairing precompile
 ///   (EIP-197) expects, so G2 points go to it as they are.
 /// - `hashToG1` is EigenLayer's try-and-increment map, not a constant-time hash-to-curve.
+/// - A failed precompile reverts with the middleware library's string (`ec-add-failed`,
+///   `ec-mul-failed`, `BN254.expMod: call failure`).
 library BN254 {
     /// @notice Order of the base field Fp.
     uint256 internal constant FP_MODULUS =
@@ -40,11 +42,6 @@ library BN254 {
         uint256[2] Y;
     }
 
-    /// @notice A precompile rejected its input (a point not on the curve, or out of range).
-    error InvalidCurvePoint();
-    /// @notice The modular-exponentiation precompile failed.
-    error ModExpFailed();
-
     /// @notice The generator (1, 2) of G1.
     function generatorG1() internal pure returns (G1Point memory) {
         return G1Point(1, 2);
@@ -63,24 +60,24 @@ library BN254 {
         return G1Point(p.X, FP_MODULUS - (p.Y % FP_MODULUS));
     }
 
-    /// @notice a + b (precompile 0x06); reverts `InvalidCurvePoint` for points not on the curve.
+    /// @notice a + b (precompile 0x06); reverts "ec-add-failed" for points not on the curve.
     function plus(G1Point memory a, G1Point memory b) internal view returns (G1Point memory r) {
         uint256[4] memory input = [a.X, a.Y, b.X, b.Y];
         bool ok;
         assembly ("memory-safe") {
             ok := staticcall(gas(), 0x06, input, 0x80, r, 0x40)
         }
-        if (!ok) revert InvalidCurvePoint();
+        require(ok, "ec-add-failed");
     }
 
-    /// @notice s·p (precompile 0x07); reverts `InvalidCurvePoint` for a point not on the curve.
+    /// @notice s·p (precompile 0x07); reverts "ec-mul-failed" for a point not on the curve.
     function scalarMul(G1Point memory p, uint256 s) internal view returns (G1Point memory r) {
         uint256[3] memory input = [p.X, p.Y, s];
         bool ok;
         assembly ("memory-safe") {
             ok := staticcall(gas(), 0x07, input, 0x60, r, 0x40)
         }
-        if (!ok) revert InvalidCurvePoint();
+        require(ok, "ec-mul-failed");
     }
 
     /// @notice Checks e(a1, a2) · e(b1, b2) == 1 with precompile 0x08, spending at most
@@ -145,7 +142,7 @@ library BN254 {
         assembly ("memory-safe") {
             ok := staticcall(gas(), 0x05, input, 0xc0, out, 0x20)
         }
-        if (!ok) revert ModExpFailed();
+        require(ok, "BN254.expMod: call failure");
         result = out[0];
     }
 }

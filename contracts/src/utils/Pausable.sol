@@ -3,11 +3,12 @@ pragma solidity 0.8.37;
 
 import {IPauserRegistry} from "../interfaces/IPauserRegistry.sol";
 
-/// @title Bit-flag pausing in EigenLayer's `Pausable` style.
+/// @title Bit-flag pausing with EigenLayer's `Pausable` semantics and revert strings.
 /// @notice Each bit of `paused()` pauses one kind of action (the contract using this says which
 /// bit is which). Pausers listed in the PauserRegistry may only set more bits (`pause`,
 /// `pauseAll`); only the registry's unpauser may clear bits (`unpause`) or replace the
-/// registry. Occupies 50 storage slots (2 used, 48 reserved).
+/// registry. Occupies 50 storage slots (2 used, 48 reserved), as EigenLayer's does. Reverts
+/// carry EigenLayer's exact strings, so clients that decode the deployed contracts read ours.
 abstract contract Pausable {
     /// @notice Where pausers and the unpauser are looked up.
     IPauserRegistry public pauserRegistry;
@@ -24,44 +25,34 @@ abstract contract Pausable {
     /// @notice The pauser registry changed from `pauserRegistry` to `newPauserRegistry`.
     event PauserRegistrySet(IPauserRegistry pauserRegistry, IPauserRegistry newPauserRegistry);
 
-    /// @notice The caller is not a pauser in the pauser registry.
-    error OnlyPauser();
-    /// @notice The caller is not the pauser registry's unpauser.
-    error OnlyUnpauser();
-    /// @notice The action is paused (the flag `index` of `paused()`, or any flag).
-    error CurrentlyPaused();
-    /// @notice `pause` would clear a flag, or `unpause` would set one.
-    error InvalidNewPausedStatus();
-    /// @notice The pauser registry was already set at initialisation.
-    error PauserRegistryAlreadySet();
-    /// @notice The pauser registry cannot be the zero address.
-    error PauserRegistryIsZero();
-
     modifier onlyPauser() {
-        if (!pauserRegistry.isPauser(msg.sender)) revert OnlyPauser();
+        require(pauserRegistry.isPauser(msg.sender), "msg.sender is not permissioned as pauser");
         _;
     }
 
     modifier onlyUnpauser() {
-        if (msg.sender != pauserRegistry.unpauser()) revert OnlyUnpauser();
+        require(msg.sender == pauserRegistry.unpauser(), "msg.sender is not permissioned as unpauser");
         _;
     }
 
     /// @notice Allows the function only while no flag at all is set.
     modifier whenNotPaused() {
-        if (_paused != 0) revert CurrentlyPaused();
+        require(_paused == 0, "Pausable: contract is paused");
         _;
     }
 
     /// @notice Allows the function only while flag `index` is clear.
     modifier onlyWhenNotPaused(uint8 index) {
-        if (paused(index)) revert CurrentlyPaused();
+        require(!paused(index), "Pausable: index is paused");
         _;
     }
 
     /// @notice Sets the registry and the initial flags; once, from an initializer.
     function _initializePauser(IPauserRegistry _pauserRegistry, uint256 initialPausedStatus) internal {
-        if (address(pauserRegistry) != address(0)) revert PauserRegistryAlreadySet();
+        require(
+            address(pauserRegistry) == address(0) && address(_pauserRegistry) != address(0),
+            "Pausable._initializePauser: _initializePauser() can only be called once"
+        );
         _paused = initialPausedStatus;
         emit Paused(msg.sender, initialPausedStatus);
         _setPauserRegistry(_pauserRegistry);
@@ -69,7 +60,7 @@ abstract contract Pausable {
 
     /// @notice Sets the paused flags to `newPausedStatus`, which must keep every flag already set.
     function pause(uint256 newPausedStatus) external onlyPauser {
-        if ((_paused & newPausedStatus) != _paused) revert InvalidNewPausedStatus();
+        require((_paused & newPausedStatus) == _paused, "Pausable.pause: invalid attempt to unpause functionality");
         _paused = newPausedStatus;
         emit Paused(msg.sender, newPausedStatus);
     }
@@ -82,7 +73,9 @@ abstract contract Pausable {
 
     /// @notice Sets the paused flags to `newPausedStatus`, which must not set a flag that is clear.
     function unpause(uint256 newPausedStatus) external onlyUnpauser {
-        if (((~_paused) & (~newPausedStatus)) != (~_paused)) revert InvalidNewPausedStatus();
+        require(
+            ((~_paused) & (~newPausedStatus)) == (~_paused), "Pausable.unpause: invalid attempt to pause functionality"
+        );
         _paused = newPausedStatus;
         emit Unpaused(msg.sender, newPausedStatus);
     }
@@ -104,7 +97,10 @@ abstract contract Pausable {
     }
 
     function _setPauserRegistry(IPauserRegistry newPauserRegistry) internal {
-        if (address(newPauserRegistry) == address(0)) revert PauserRegistryIsZero();
+        require(
+            address(newPauserRegistry) != address(0),
+            "Pausable._setPauserRegistry: newPauserRegistry cannot be the zero address"
+        );
         emit PauserRegistrySet(pauserRegistry, newPauserRegistry);
         pauserRegistry = newPauserRegistry;
     }

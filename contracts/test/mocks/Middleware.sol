@@ -221,6 +221,8 @@ contract MockRegistryCoordinator is IRegistryCoordinator {
     IStakeRegistry public immutable stakeRegistry;
 
     uint8 public quorumCount;
+    /// @notice The coordinator's owner: the only one who may switch stale-stake protection.
+    address public owner;
     mapping(uint8 => uint256) public quorumUpdateBlockNumber;
     mapping(address => bytes32) public getOperatorId;
     mapping(bytes32 => QuorumBitmapUpdate[]) internal history;
@@ -228,6 +230,10 @@ contract MockRegistryCoordinator is IRegistryCoordinator {
     constructor(IBLSApkRegistry _blsApkRegistry, IStakeRegistry _stakeRegistry) {
         blsApkRegistry = _blsApkRegistry;
         stakeRegistry = _stakeRegistry;
+    }
+
+    function setOwner(address newOwner) external {
+        owner = newOwner;
     }
 
     function setQuorumCount(uint8 count) external {

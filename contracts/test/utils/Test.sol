@@ -4,6 +4,13 @@ pragma solidity 0.8.37;
 /// @notice The forge cheatcodes these tests use (forge-std is not a dependency). Signatures are
 /// forge's; forge answers calls to `VM_ADDRESS`.
 interface Vm {
+    /// @notice An event recorded by `recordLogs`.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function prank(address msgSender) external;
     function prank(address msgSender, address txOrigin) external;
     function startPrank(address msgSender) external;
@@ -19,6 +26,9 @@ interface Vm {
     function expectEmit() external;
     function expectEmit(address emitter) external;
     function expectCall(address callee, bytes calldata data) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+    function mockCallRevert(address callee, bytes calldata data, bytes calldata revertData) external;
     function assertEq(uint256 left, uint256 right, string calldata message) external pure;
     function assertEq(address left, address right, string calldata message) external pure;
     function assertEq(bytes32 left, bytes32 right, string calldata message) external pure;

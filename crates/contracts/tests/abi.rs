@@ -1,5 +1,5 @@
-//! The embedded `MachServiceManager` ABI keeps every item of the deployed contract's ABI, and the
-//! bytecode the bindings deploy is present.
+//! The embedded `MachServiceManager` ABI keeps every item of the deployed contract's ABI and
+//! declares no error it lacks, and the bytecode the bindings deploy is present.
 
 use alloy::json_abi::JsonAbi;
 use std::collections::BTreeSet;
@@ -60,6 +60,15 @@ fn mach_service_manager_abi_is_a_superset_of_mainnet() {
     assert!(
         missing.is_empty(),
         "items of the mainnet ABI missing from ours: {missing:#?}"
+    );
+    // A client decoding with the deployed ABI must be able to read every custom error we raise.
+    let extra_errors: Vec<_> = ours
+        .difference(&reference)
+        .filter(|item| item.starts_with("error "))
+        .collect();
+    assert!(
+        extra_errors.is_empty(),
+        "custom errors the mainnet ABI lacks: {extra_errors:#?}"
     );
 }
 
