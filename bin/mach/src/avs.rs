@@ -207,6 +207,14 @@ pub fn status(args: OptArgs, operator: Option<Address>) -> Result<()> {
             (true, false) => "enabled; operator is NOT allowlisted (ask the AVS team)",
         };
         println!("Allowlist: {allowlist}");
+        if s.paused_flags.is_zero() {
+            println!("Paused: no");
+        } else {
+            println!(
+                "Paused: yes (flags {:#x}): opting in and out of the last quorum wait for the AVS team to unpause",
+                s.paused_flags
+            );
+        }
         Ok(())
     })
 }

@@ -280,6 +280,7 @@ async fn operator_guide_steps_and_refusals() {
         "{out}"
     );
     assert!(out.contains("operator is allowlisted"), "{out}");
+    assert!(out.contains("Paused: no"), "{out}");
     refused_without_tx(
         &admin,
         keys.address,
@@ -422,6 +423,33 @@ async fn operator_guide_steps_and_refusals() {
         "has no ETH",
     )
     .await;
+
+    // Any pause flag stops deregistration from the AVS, as in the deployed contract: opting out
+    // of the last quorum is refused before a transaction, and the status shows the pause.
+    admin
+        .send(
+            "pause",
+            msm.pause(U256::from(1u64) << 7).into_transaction_request(),
+        )
+        .await
+        .unwrap();
+    refused_without_tx(
+        &admin,
+        keys.address,
+        &["opt-out", "--env-file", e],
+        &[],
+        "the AVS is paused (MachServiceManager.paused() = 0x80)",
+    )
+    .await;
+    let out = ok(mach(&["avs", "status", "--env-file", e], &[]));
+    assert!(out.contains("Paused: yes (flags 0x80)"), "{out}");
+    admin
+        .send(
+            "unpause",
+            msm.unpause(U256::ZERO).into_transaction_request(),
+        )
+        .await
+        .unwrap();
 
     // Opt out, then the status and a second opt-out say so.
     let out = ok(mach(&["opt-out", "--env-file", e], &[]));

@@ -935,6 +935,12 @@ impl Actor {
         let status = match outcome {
             Ok(Some(status)) => status,
             Ok(None) => TaskStatus::Open,
+            Err(e) if e.to_string().contains("Pausable: contract is paused") => {
+                // An emergency stop by the AVS's pausers, not a fault of ours: the alert waits.
+                tracing::warn!(task_index = info.task_index, alert_hash = %info.alert_hash, "the service manager is paused, which stops confirmAlert; the alert waits until its unpauser clears the flags (retrying every {} s)", RETRY.as_secs());
+                self.retry_at = Some(tokio::time::Instant::now() + RETRY);
+                TaskStatus::Open
+            }
             Err(e) => {
                 tracing::error!(task_index = info.task_index, alert_hash = %info.alert_hash, error = %e, "confirmAlert failed; retrying in {} s", RETRY.as_secs());
                 self.retry_at = Some(tokio::time::Instant::now() + RETRY);

@@ -647,3 +647,60 @@ async fn unsigned_tasks_are_bounded_expire_and_are_never_stored() {
     assert!(after.task_index > newest.task_index);
     handle.shutdown().await;
 }
+
+/// Any pause flag stops `confirmAlert`, as in the deployed contract ("Pausable: contract is
+/// paused"): the aggregator keeps the task, retries, and confirms once the flag is cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_service_manager_holds_the_alert_until_it_is_unpaused() {
+    let net = network().await;
+    let admin = connect(net.anvil.url(), net.anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let msm = MachServiceManager::new(net.deployment.mach_service_manager, &admin.provider);
+    // Bit 5, to show that it is not one particular flag: any flag set stops alerts.
+    admin
+        .send(
+            "pause",
+            msm.pause(U256::from(1u64) << 5).into_transaction_request(),
+        )
+        .await
+        .unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), "").await;
+    let hash = B256::repeat_byte(0x61);
+    let task = create_task(&client, hash).await;
+    let (a, b) = tokio::join!(
+        sign(&client, &task, &net.operators[0].1),
+        sign(&client, &task, &net.operators[1].1)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.reply && b.reply);
+    assert_eq!(a.tx_hash, B256::ZERO, "no transaction while paused");
+    assert_eq!(on_chain(&net, hash).await, (false, U256::ZERO));
+    let record = handle.service.task(&hash).unwrap().unwrap();
+    assert!(
+        matches!(record.status, TaskStatus::Open | TaskStatus::Submitting),
+        "the task stays pending while paused: {:?}",
+        record.status
+    );
+
+    admin
+        .send(
+            "unpause",
+            msm.unpause(U256::ZERO).into_transaction_request(),
+        )
+        .await
+        .unwrap();
+    until("the alert is confirmed after the unpause", async || {
+        on_chain(&net, hash).await == (true, U256::from(1))
+    })
+    .await;
+    until("the task records the transaction", async || {
+        matches!(
+            handle.service.task(&hash).unwrap().unwrap().status,
+            TaskStatus::Confirmed { tx_hash } if tx_hash != B256::ZERO
+        )
+    })
+    .await;
+    handle.shutdown().await;
+}

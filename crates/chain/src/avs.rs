@@ -3,7 +3,7 @@
 
 use crate::operator::{read_error, registration_tx};
 use crate::{AvsAddresses, ChainError, Connection};
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use eigen_utils::rewardsv2::core::delegation_manager::DelegationManager;
 use eigen_utils::rewardsv2::middleware::bls_apk_registry::BLSApkRegistry;
@@ -34,6 +34,9 @@ pub struct AvsOperatorStatus {
     pub allowlist_enabled: bool,
     /// Whether the operator is on the allowlist.
     pub allowlisted: bool,
+    /// The service manager's pause flags: any flag set stops registration and deregistration
+    /// with the AVS (and alert confirmation).
+    pub paused_flags: U256,
 }
 
 /// Reads the operator's status with the AVS.
@@ -106,6 +109,11 @@ pub async fn status(
         .call()
         .await
         .map_err(|e| read_error("read the allowlist", e))?;
+    let paused_flags = sm
+        .paused_1()
+        .call()
+        .await
+        .map_err(|e| read_error("read the service manager's pause flags", e))?;
     Ok(AvsOperatorStatus {
         operator,
         el_operator,
@@ -115,11 +123,21 @@ pub async fn status(
         stakes,
         allowlist_enabled,
         allowlisted,
+        paused_flags,
     })
 }
 
+/// The refusal for a registration change while the service manager is paused.
+fn paused_refusal(action: &str, flags: U256) -> ChainError {
+    ChainError::Refused(format!(
+        "the AVS is paused (MachServiceManager.paused() = {flags:#x}), which stops {action} until \
+         its unpauser clears the flags; ask the AVS team and retry once it is unpaused"
+    ))
+}
+
 /// Opts the connection's account in to the AVS for `quorums` with `bls`, after checking, in
-/// this order, that it can pay, is an EigenLayer operator, is not opted in yet, is allowlisted,
+/// this order, that it can pay, is an EigenLayer operator, is not opted in yet, the AVS is not
+/// paused, it is allowlisted,
 /// and that the BLS key is not another operator's (nor a different key than it registered
 /// before). Each refusal says what to do; nothing is sent unless every check passes.
 pub async fn opt_in(
@@ -149,6 +167,9 @@ pub async fn opt_in(
              `mach opt-out` first to re-register",
             current.operator_id, current.quorums
         )));
+    }
+    if !current.paused_flags.is_zero() {
+        return Err(paused_refusal("opting in", current.paused_flags));
     }
     if current.allowlist_enabled && !current.allowlisted {
         return Err(ChainError::Refused(format!(
@@ -195,7 +216,8 @@ pub async fn opt_in(
     Ok(())
 }
 
-/// Opts the connection's account out of `quorums`, refusing when it is not opted in.
+/// Opts the connection's account out of `quorums`, refusing when it is not opted in, or when it
+/// would leave its last quorum while the AVS is paused.
 pub async fn opt_out(
     conn: &Connection,
     avs: &AvsAddresses,
@@ -218,6 +240,14 @@ pub async fn opt_out(
             "{} is not in quorums {missing:?} (it is in {:?})",
             conn.sender, current.quorums
         )));
+    }
+    // Leaving the last quorum deregisters from the AVS, which a pause stops.
+    let leaves_all = current.quorums.iter().all(|q| quorums.contains(q));
+    if leaves_all && !current.paused_flags.is_zero() {
+        return Err(paused_refusal(
+            "opting out of the last quorum",
+            current.paused_flags,
+        ));
     }
     let what = "deregister the operator from the RegistryCoordinator";
     let rc = RegistryCoordinator::new(avs.registry_coordinator, &conn.provider);
