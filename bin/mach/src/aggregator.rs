@@ -2,7 +2,6 @@
 //! deployment record.
 
 use crate::keys::AccountKey;
-use crate::node::shutdown_signal;
 use crate::operator::block_on;
 use anyhow::Result;
 use clap::Args;
@@ -29,7 +28,7 @@ pub fn run(args: AggregatorArgs) -> Result<()> {
         let signer = args.key.signer()?;
         let conn = mach_chain::connect(&config.eth_rpc_url, signer).await?;
         let handle = mach_aggregator::start(config, conn, &avs).await?;
-        shutdown_signal().await;
+        mach_runtime::signal().await;
         tracing::info!("stopping");
         handle.shutdown().await;
         Ok(())

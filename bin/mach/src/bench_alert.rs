@@ -54,12 +54,14 @@ async fn measure(operators: u32, runs: u32) -> Result<Vec<Duration>> {
     let admin = mach_chain::connect(anvil.url(), anvil.dev_signer(0)?).await?;
     let deployment = deploy(&admin, &DeployConfig::default()).await?;
     let tmp = tempfile::tempdir()?;
-    let aggregator_config = mach_aggregator::AggregatorConfig::from_yaml(&format!(
-        "eth_rpc_url: {}\naggregator_jsonrpc_server_ip_port_address: 127.0.0.1:0\nlayer1_chain_id: 31337\nlayer2_chain_id: {}\ndb_path: {}\n",
+    let mut aggregator_config = mach_aggregator::AggregatorConfig::new(
         anvil.url(),
+        31_337,
         mach_devnet::deploy::DEFAULT_ROLLUP_CHAIN_ID,
-        tmp.path().join("aggregator-db").display()
-    ))?;
+    );
+    aggregator_config.aggregator_jsonrpc_server_ip_port_address = "127.0.0.1:0".into();
+    aggregator_config.db_path = tmp.path().join("aggregator-db");
+    aggregator_config.validate()?;
     let aggregator =
         mach_aggregator::start(aggregator_config, admin.clone(), &deployment.avs()).await?;
     let aggregator_url = format!("http://{}", aggregator.address);

@@ -51,13 +51,10 @@ async fn measure(
     call(&http, rollup.url(), "evm_mine", json!([])).await?;
 
     let tmp = tempfile::tempdir()?;
-    std::fs::write(
-        tmp.path().join("mach-config.toml"),
-        format!(
-            "[collector]\nurl = \"{}\"\ninterval_ms = 100\n",
-            rollup.url()
-        ),
-    )?;
+    let mut config = mach_verifier::live::VerifierConfig::default();
+    config.collector.url = rollup.url().to_string();
+    config.collector.interval_ms = 100;
+    config.save(&tmp.path().join("mach-config.toml"))?;
     std::fs::write(tmp.path().join("genesis.json"), rollup.genesis_json())?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

@@ -389,11 +389,10 @@ async fn measure(blocks: u64, txs: usize, max_fetcher: usize, prestate: usize) -
 
     // Live: the follower over JSON-RPC.
     let rules = ChainRules::from_genesis_json(&anvil.genesis_json())?;
-    let verifier_config = VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = false\n[validator]\nmode = \"strict\"\n\
-         [collector]\nurl = \"{}\"\nmax_fetcher = {max_fetcher}\n",
-        anvil.url()
-    ))?;
+    let mut verifier_config = VerifierConfig::default();
+    verifier_config.collector.url = anvil.url().to_string();
+    verifier_config.collector.max_fetcher = max_fetcher;
+    verifier_config.validate()?;
     let db = tempfile::tempdir()?;
     let follower =
         Follower::new(verifier_config, rules.clone(), Store::open(db.path())?, "").await?;

@@ -17,7 +17,7 @@ use anyhow::Result;
 use clap::Args;
 use mach_keys::{KeyFile, KeyType, PublicKeyInfo};
 use mach_node::AvsConfig;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -84,10 +84,11 @@ pub fn run(args: DoctorArgs) -> Result<()> {
         let bls_id = check_bls_key(&mut report, &env);
         check_ecdsa_key(&mut report, &env);
         let avs = check_avs_config(&mut report, &env, args.avs_config);
-        let operator = check_node_settings(&mut report, &env, avs.clone());
+        let node = check_node_settings(&mut report, &env, avs.clone());
+        let operator = node.as_ref().map(|config| config.operator_address);
         let conn = check_l1(&mut report, &env).await;
         check_avs_registration(&mut report, conn.as_ref(), avs.as_deref(), operator, bls_id).await;
-        check_ports(&mut report, &env);
+        check_ports(&mut report, node.as_ref());
         let chain_id = args
             .genesis_config
             .as_deref()
@@ -305,16 +306,17 @@ fn check_avs_config(
     report.record("AVS config", outcome)
 }
 
-/// Every variable the node needs is set and well formed; returns the operator's address.
+/// Every variable the node needs is set and well formed, read exactly as `mach node` reads
+/// them; returns the node's configuration.
 fn check_node_settings(
     report: &mut Report,
     env: &Env,
     avs: Option<Vec<AvsConfig>>,
-) -> Option<Address> {
+) -> Option<mach_node::NodeConfig> {
     let outcome = mach_node::NodeConfig::from_vars(&|name| env.get(name), avs.unwrap_or_default())
         .map(|config| {
             let detail = format!("operator {}", config.operator_address);
-            (config.operator_address, detail)
+            (config, detail)
         })
         .map_err(|e| e.to_string());
     report.record("node settings", outcome)
@@ -489,51 +491,41 @@ async fn check_avs_registration(
     }
 }
 
-/// A listen address from a variable (`host:port`, optionally `http://host:port`).
-fn listen_addr(env: &Env, name: &str, default: &str) -> Result<SocketAddr, String> {
-    let text = var(env, name).unwrap_or_else(|| default.to_string());
-    let trimmed = text.trim_start_matches("http://").trim_end_matches('/');
-    trimmed
-        .parse()
-        .map_err(|e| format!("{name}={text:?} is not a host:port address: {e}"))
-}
-
-/// Whether a boolean switch variable is on (`true` or `1`).
-fn enabled(env: &Env, name: &str) -> bool {
-    var(env, name).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// The node's listen ports are free: the alert RPC, and the node API and metrics when enabled.
-fn check_ports(report: &mut Report, env: &Env) {
+/// The node's listen ports are free: the alert RPC, and the node API and metrics when enabled,
+/// as the node's own configuration says (`None`: the settings did not load, already reported).
+fn check_ports(report: &mut Report, node: Option<&mach_node::NodeConfig>) {
+    let Some(node) = node else {
+        report.fail(
+            "ports",
+            "not checked: the node settings above must load first",
+        );
+        return;
+    };
     let ports = [
-        ("OPERATOR_SERVER_URL", "127.0.0.1:8901", None),
-        ("NODE_API_URL", "127.0.0.1:9091", Some("ENABLE_NODE_API")),
+        ("OPERATOR_SERVER_URL", Some(node.server_addr), None),
+        ("NODE_API_URL", node.node_api_addr, Some("ENABLE_NODE_API")),
         (
             "EIGEN_METRICS_URL",
-            "127.0.0.1:9092",
+            node.metrics_addr,
             Some("ENABLE_METRICS"),
         ),
     ];
-    for (name, default, switch) in ports {
+    for (name, addr, switch) in ports {
         let check = format!("port {name}");
-        if let Some(switch) = switch {
-            if !enabled(env, switch) {
-                report.ok(&check, format!("not used ({switch} is not true)"));
-                continue;
+        let Some(addr) = addr else {
+            let switch = switch.unwrap_or(name);
+            report.ok(&check, format!("not used ({switch} is not true)"));
+            continue;
+        };
+        match TcpListener::bind(addr) {
+            Ok(listener) => {
+                drop(listener);
+                report.ok(&check, format!("{addr} is free"));
             }
-        }
-        match listen_addr(env, name, default) {
-            Err(fix) => report.fail(&check, fix),
-            Ok(addr) => match TcpListener::bind(addr) {
-                Ok(listener) => {
-                    drop(listener);
-                    report.ok(&check, format!("{addr} is free"));
-                }
-                Err(e) => report.fail(
-                    &check,
-                    format!("cannot listen on {addr}: {e}; stop whatever uses it (a node already running?) or change {name}"),
-                ),
-            },
+            Err(e) => report.fail(
+                &check,
+                format!("cannot listen on {addr}: {e}; stop whatever uses it (a node already running?) or change {name}"),
+            ),
         }
     }
 }

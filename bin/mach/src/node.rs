@@ -35,9 +35,8 @@ pub fn node(args: NodeArgs) -> Result<()> {
         let bls =
             crate::keys::bls_key(&config.bls_key_file, None, config.bls_key_password.clone())?;
         let handle = mach_node::start(config, bls).await?;
-        tokio::select! {
-            _ = shutdown_signal() => tracing::info!("stopping"),
-        }
+        mach_runtime::signal().await;
+        tracing::info!("stopping");
         handle.shutdown().await;
         Ok(())
     })
@@ -60,25 +59,9 @@ pub fn proxy(args: ProxyArgs) -> Result<()> {
         let handle = mach_node::proxy::start(config, names)
             .await
             .map_err(anyhow::Error::msg)?;
-        shutdown_signal().await;
+        mach_runtime::signal().await;
         tracing::info!("stopping");
         drop(handle);
         Ok(())
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM (docker stop).
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
-        }
-    }
 }

@@ -156,20 +156,23 @@ async fn serve(
         (None, None) => follower.latest().await?,
     };
     let (heads, heads_rx) = tokio::sync::watch::channel(None);
-    tokio::spawn(pipeline::validate(
-        follower,
-        state.clone(),
-        start,
-        interval,
-        heads.clone(),
-    ));
-    tokio::spawn(pipeline::watch_alerts(
-        l1,
-        service_manager,
-        state.clone(),
-        Duration::from_millis(200),
-        heads,
-    ));
+    // The validation loop, the L1 alert watcher and the server live and die together: the
+    // finality answers are only as good as both loops behind them.
+    let mut supervisor = mach_runtime::Supervisor::new();
+    supervisor.spawn_loop(
+        "block validation loop",
+        pipeline::validate(follower, state.clone(), start, interval, heads.clone()),
+    );
+    supervisor.spawn_loop(
+        "L1 alert watcher",
+        pipeline::watch_alerts(
+            l1,
+            service_manager,
+            state.clone(),
+            Duration::from_millis(200),
+            heads,
+        ),
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -189,17 +192,12 @@ async fn serve(
         cors: args.rpc_cors.clone(),
     };
     let limits = mach_jsonrpc::http::Limits::from_env().map_err(anyhow::Error::msg)?;
-    mach_jsonrpc::http::serve(
-        listener,
-        app,
-        access,
-        limits,
-        crate::node::shutdown_signal(),
-    )
-    .await
-    .context("the finality RPC server stopped")?;
-    tracing::info!("stopping");
-    Ok(())
+    let shutdown = supervisor.shutdown();
+    supervisor.spawn(
+        "finality RPC server",
+        mach_jsonrpc::http::serve(listener, app, access, limits, shutdown.cancelled_owned()),
+    );
+    Ok(supervisor.run().await?)
 }
 
 async fn reset(url: String) -> Result<()> {

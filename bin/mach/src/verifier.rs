@@ -102,7 +102,7 @@ async fn follow(
     start_block: Option<u64>,
     avs_name: String,
 ) -> Result<()> {
-    use mach_verifier::live::follow::{Follower, Outcome};
+    use mach_verifier::live::follow::Follower;
     use std::sync::Arc;
     let interval = std::time::Duration::from_millis(config.collector.interval_ms);
     let retry = std::time::Duration::from_millis(config.scheduler.retry_wait_timout_ms);
@@ -117,18 +117,32 @@ async fn follow(
         (None, Some(n)) => n,
         (None, None) => follower.latest().await?,
     };
-    tokio::spawn(watch_heads(follower.clone(), start, interval));
-    let stop = crate::node::shutdown_signal();
-    tokio::pin!(stop);
+    let mut supervisor = mach_runtime::Supervisor::new();
+    supervisor.spawn_loop(
+        "rollup head watcher",
+        watch_heads(follower.clone(), start, interval),
+    );
+    let shutdown = supervisor.shutdown();
+    supervisor.spawn("block follower", async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => Ok(()),
+            result = follow_blocks(&follower, start, interval, retry) => result,
+        }
+    });
+    Ok(supervisor.run().await?)
+}
+
+/// Validates block after block from `start` (or where the store left off), pausing `interval`
+/// when up to date and `retry` when a block cannot be decided yet. Ends only with an error.
+async fn follow_blocks(
+    follower: &mach_verifier::live::follow::Follower,
+    start: u64,
+    interval: std::time::Duration,
+    retry: std::time::Duration,
+) -> Result<()> {
+    use mach_verifier::live::follow::Outcome;
     loop {
-        let outcome = tokio::select! {
-            _ = &mut stop => {
-                tracing::info!("stopping");
-                return Ok(());
-            }
-            outcome = follower.step(start) => outcome?,
-        };
-        let pause = match outcome {
+        let pause = match follower.step(start).await? {
             Outcome::Valid(_) | Outcome::Invalid(..) | Outcome::Reorg(_) => None,
             Outcome::UpToDate => Some(interval),
             Outcome::Undecided(number, reason) => {
@@ -137,13 +151,7 @@ async fn follow(
             }
         };
         if let Some(pause) = pause {
-            tokio::select! {
-                _ = &mut stop => {
-                    tracing::info!("stopping");
-                    return Ok(());
-                }
-                _ = tokio::time::sleep(pause) => {}
-            }
+            tokio::time::sleep(pause).await;
         }
     }
 }

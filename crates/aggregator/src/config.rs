@@ -1,7 +1,7 @@
 //! `aggregator.yaml`: the reference aggregator's fields plus the thresholds, the store and the
 //! task timing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ pub struct ConfigError(pub String);
 
 /// Everything `mach aggregator` runs with. Field names are those of the reference
 /// `aggregator.yaml`; the ones after `quorum_nums` are ours.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregatorConfig {
     /// L1 JSON-RPC endpoint.
@@ -115,11 +115,45 @@ impl AggregatorConfig {
                 "not a valid aggregator configuration: {e} (see docs/aggregator.md for the fields)"
             ))
         })?;
-        config.check()?;
+        config.validate()?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    /// The required fields and every other field at its default.
+    pub fn new(eth_rpc_url: &str, layer1_chain_id: u64, layer2_chain_id: u64) -> Self {
+        Self {
+            eth_rpc_url: eth_rpc_url.into(),
+            aggregator_jsonrpc_server_ip_port_address: default_listen(),
+            rpc_vhosts: default_vhosts(),
+            rpc_cors: Vec::new(),
+            layer1_chain_id,
+            layer2_chain_id,
+            quorum_nums: default_quorums(),
+            quorum_threshold_percentages: Vec::new(),
+            db_path: default_db_path(),
+            task_expiry_seconds: default_task_expiry(),
+            response_wait_seconds: default_response_wait(),
+            pending_task_seconds: default_pending_task(),
+            max_pending_tasks: default_max_pending_tasks(),
+        }
+    }
+
+    /// The file as YAML, every field written: what [`AggregatorConfig::from_yaml`] reads back
+    /// as `self`. Checked first, so a written file always loads.
+    pub fn to_yaml(&self) -> Result<String, ConfigError> {
+        self.validate()?;
+        serde_yaml::to_string(self)
+            .map_err(|e| ConfigError(format!("cannot write aggregator.yaml: {e}")))
+    }
+
+    /// Writes the file (see [`AggregatorConfig::to_yaml`]).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        std::fs::write(path, self.to_yaml()?)
+            .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Checks the values that parsing alone cannot: quorums, percentages, positive timings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.quorum_nums.is_empty() {
             return Err(ConfigError(
                 "quorum_nums is empty: list at least one quorum, e.g. [0]".into(),
@@ -197,6 +231,24 @@ mod tests {
         );
         let c = AggregatorConfig::from_yaml(&full).unwrap();
         assert_eq!(c.quorum_threshold_percentages, vec![66, 70]);
+    }
+
+    #[test]
+    fn written_files_read_back_the_same() {
+        let mut c = AggregatorConfig::new("http://localhost:8545", 1, 1868);
+        c.quorum_nums = vec![0, 1];
+        c.quorum_threshold_percentages = vec![66, 70];
+        c.rpc_cors = vec!["https://app.example".into()];
+        assert_eq!(
+            AggregatorConfig::from_yaml(&c.to_yaml().unwrap()).unwrap(),
+            c
+        );
+        assert_eq!(
+            AggregatorConfig::from_yaml(MINIMAL).unwrap(),
+            AggregatorConfig::new("http://localhost:8545", 1, 1868)
+        );
+        c.max_pending_tasks = 0;
+        assert!(c.to_yaml().unwrap_err().0.contains("max_pending_tasks"));
     }
 
     #[test]

@@ -40,9 +40,10 @@ fn rpc_error(e: AggregatorError) -> RpcError {
         AggregatorError::NotRegistered { .. } => error_codes::NOT_REGISTERED,
         AggregatorError::Duplicate { .. } => error_codes::DUPLICATE,
         AggregatorError::BadSignature { .. } => error_codes::BAD_SIGNATURE,
-        AggregatorError::Chain(_) | AggregatorError::Store(_) | AggregatorError::Stopping => {
-            error_codes::UNAVAILABLE
-        }
+        AggregatorError::Chain(_)
+        | AggregatorError::Store(_)
+        | AggregatorError::Stopping
+        | AggregatorError::Internal(_) => error_codes::UNAVAILABLE,
     };
     RpcError::new(code, e.to_string())
 }

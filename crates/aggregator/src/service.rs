@@ -80,6 +80,10 @@ pub enum AggregatorError {
     /// The aggregator is stopping.
     #[error("the aggregator is shutting down; retry shortly")]
     Stopping,
+    /// The aggregator failed in a way that says nothing about the request (a bug): the signer
+    /// should retry, and the log has the details.
+    #[error("the aggregator could not check the signature ({0}); retry shortly")]
+    Internal(String),
 }
 
 /// Shared state of the service.
@@ -823,14 +827,23 @@ impl Actor {
             })
             .collect();
         let hash = info.sign_hash();
-        let verdicts = tokio::task::spawn_blocking(move || verify_batch(&hash, &items))
-            .await
-            .unwrap_or_default();
+        let count = candidates.len();
+        let verified = tokio::task::spawn_blocking(move || verify_batch(&hash, &items)).await;
+        let verdicts = match checked_verdicts(verified, count) {
+            Ok(verdicts) => verdicts,
+            Err(reason) => {
+                // Not the signers' fault: none of them is told its signature is bad.
+                tracing::error!(task_index = info.task_index, %reason, "signature verification failed; the signers are asked to retry");
+                for request in candidates {
+                    let _ = request
+                        .reply
+                        .send(Err(AggregatorError::Internal(reason.clone())));
+                }
+                return;
+            }
+        };
         let mut accepted = Vec::new();
-        for (request, ok) in candidates
-            .into_iter()
-            .zip(verdicts.into_iter().chain(std::iter::repeat(false)))
-        {
+        for (request, ok) in candidates.into_iter().zip(verdicts) {
             if ok {
                 accepted.push(request);
             } else {
@@ -1025,5 +1038,55 @@ impl Actor {
         .unwrap_or_default();
         tracing::info!(task_index = info.task_index, alert_hash = %info.alert_hash, %tx_hash, "alert already confirmed on L1");
         Ok(TaskStatus::Confirmed { tx_hash })
+    }
+}
+
+/// The verdicts of a batch verification of `count` signatures, or why there are none: the
+/// verification panicked, or (a bug) gave a different number of verdicts.
+fn checked_verdicts(
+    verified: Result<Vec<bool>, tokio::task::JoinError>,
+    count: usize,
+) -> Result<Vec<bool>, String> {
+    match verified {
+        Ok(verdicts) if verdicts.len() == count => Ok(verdicts),
+        Ok(verdicts) => Err(format!(
+            "batch verification gave {} verdicts for {count} signatures",
+            verdicts.len()
+        )),
+        Err(e) if e.is_panic() => Err("batch verification panicked".into()),
+        Err(e) => Err(format!("batch verification did not finish: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_verification_is_an_internal_error_not_bad_signatures() {
+        let panicked = tokio::task::spawn_blocking(|| -> Vec<bool> {
+            panic!("a bug in the pairing code");
+        })
+        .await;
+        assert_eq!(
+            checked_verdicts(panicked, 3),
+            Err("batch verification panicked".to_string())
+        );
+        assert_eq!(
+            checked_verdicts(Ok(vec![true]), 2),
+            Err("batch verification gave 1 verdicts for 2 signatures".to_string())
+        );
+        assert_eq!(
+            checked_verdicts(Ok(vec![true, false]), 2),
+            Ok(vec![true, false])
+        );
+        // What the signer is told: retry (-32015), not that its signature is bad (-32014).
+        let e = AggregatorError::Internal("batch verification panicked".into());
+        assert_eq!(
+            e.to_string(),
+            "the aggregator could not check the signature (batch verification panicked); retry shortly"
+        );
     }
 }

@@ -260,6 +260,54 @@ pub async fn confirmed_alerts(
         .collect())
 }
 
+/// Where [`watch_confirmed_alerts`] hands what it reads: the finality RPC's state, the devnet's
+/// record.
+pub trait AlertSink: Send {
+    /// The first L1 block not read yet.
+    fn next_block(&mut self) -> u64;
+
+    /// The `AlertConfirmed` events of the blocks from [`AlertSink::next_block`] to `head`
+    /// (possibly none), in chain order; after it, `next_block` should be past `head`. `conn`
+    /// is there for further reads.
+    fn record(
+        &mut self,
+        conn: &Connection,
+        alerts: Vec<ConfirmedAlert>,
+        head: u64,
+    ) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// The L1 alert watcher: every `poll`, reads the head and the `AlertConfirmed` events of
+/// `service_manager` up to it and hands them to `sink`. A failed read is logged and asked again
+/// at the next poll. Runs until dropped.
+pub async fn watch_confirmed_alerts(
+    conn: Connection,
+    service_manager: Address,
+    poll: std::time::Duration,
+    mut sink: impl AlertSink,
+) {
+    loop {
+        tokio::time::sleep(poll).await;
+        let head = match block_number(&conn).await {
+            Ok(head) => head,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the L1 head; trying again");
+                continue;
+            }
+        };
+        let from = sink.next_block();
+        if head < from {
+            continue;
+        }
+        match confirmed_alerts(&conn, service_manager, from, Some(head)).await {
+            Ok(alerts) => sink.record(&conn, alerts, head).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read AlertConfirmed events; trying again")
+            }
+        }
+    }
+}
+
 /// How many alerts the service manager holds (`totalAlerts`).
 pub async fn total_alerts(conn: &Connection, service_manager: Address) -> Result<u64, ChainError> {
     MachServiceManager::new(service_manager, &conn.provider)

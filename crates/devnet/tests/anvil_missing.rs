@@ -1,3 +1,4 @@
+// Not in tests/it: it sets MACH_ANVIL_BIN, which would break every anvil the other tests start.
 //! A missing anvil is reported with the fix (its own test binary: it changes the environment).
 
 #![allow(clippy::unwrap_used)]

@@ -3,6 +3,7 @@
 
 use crate::state::{FinalityState, Head, L1Alert};
 use alloy::primitives::Address;
+use mach_chain::quorum::{AlertSink, ConfirmedAlert};
 use mach_chain::Connection;
 use mach_verifier::live::follow::{Follower, Outcome};
 use std::sync::{Arc, Mutex};
@@ -102,7 +103,8 @@ pub async fn validate(
     }
 }
 
-/// Reads `AlertConfirmed` events of `service_manager` every `poll` and records them.
+/// Reads `AlertConfirmed` events of `service_manager` every `poll` and records them (the shared
+/// L1 watcher of `mach_chain`, feeding the finality state).
 pub async fn watch_alerts(
     l1: Connection,
     service_manager: Address,
@@ -110,33 +112,28 @@ pub async fn watch_alerts(
     poll: Duration,
     heads: watch::Sender<Option<Head>>,
 ) {
-    loop {
-        tokio::time::sleep(poll).await;
-        let head = match mach_chain::quorum::block_number(&l1).await {
-            Ok(head) => head,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the L1 head; trying again");
-                continue;
-            }
-        };
-        let from = lock(&state).l1_next_block();
-        if head < from {
-            continue;
-        }
-        let alerts = match mach_chain::quorum::confirmed_alerts(
-            &l1,
-            service_manager,
-            from,
-            Some(head),
-        )
-        .await
-        {
-            Ok(alerts) => alerts,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read AlertConfirmed events; trying again");
-                continue;
-            }
-        };
+    let sink = FinalitySink {
+        state,
+        heads,
+        service_manager,
+    };
+    mach_chain::quorum::watch_confirmed_alerts(l1, service_manager, poll, sink).await
+}
+
+/// The finality state as the L1 watcher's sink: alerts, the alerts the contract holds now, and
+/// the finalized head published after each read.
+struct FinalitySink {
+    state: Shared,
+    heads: watch::Sender<Option<Head>>,
+    service_manager: Address,
+}
+
+impl AlertSink for FinalitySink {
+    fn next_block(&mut self) -> u64 {
+        lock(&self.state).l1_next_block()
+    }
+
+    async fn record(&mut self, l1: &Connection, alerts: Vec<ConfirmedAlert>, head: u64) {
         let alerts = alerts
             .into_iter()
             .map(|a| L1Alert {
@@ -147,11 +144,11 @@ pub async fn watch_alerts(
                 removed: false,
             })
             .collect();
-        let current = mach_chain::quorum::current_alerts(&l1, service_manager).await;
-        let mut recorded = lock(&state).record_l1_alerts(alerts, head, now_ms());
+        let current = mach_chain::quorum::current_alerts(l1, self.service_manager).await;
+        let mut recorded = lock(&self.state).record_l1_alerts(alerts, head, now_ms());
         match current {
             Ok(current) => {
-                if let Err(e) = lock(&state).record_current(&current) {
+                if let Err(e) = lock(&self.state).record_current(&current) {
                     recorded = Err(e);
                 }
             }
@@ -164,8 +161,8 @@ pub async fn watch_alerts(
                 for alert in new {
                     tracing::warn!(message_hash = %alert.message_hash, l1_tx = %alert.l1_tx, block = ?alert.block, "alert confirmed on L1");
                 }
-                let finalized = lock(&state).finalized();
-                heads.send_if_modified(|current| {
+                let finalized = lock(&self.state).finalized();
+                self.heads.send_if_modified(|current| {
                     let changed = *current != finalized;
                     *current = finalized;
                     changed

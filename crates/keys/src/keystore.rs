@@ -5,13 +5,20 @@
 //! file wraps the same object next to its public key. Files we write use the parameters geth and
 //! the `eigenlayer` CLI use by default (scrypt n=262144 r=8 p=1): decrypting one costs about half
 //! a second and 256 MiB of memory, which is the point.
+//!
+//! The KDFs are RustCrypto's `scrypt` and `pbkdf2`. One exception: RustCrypto refuses scrypt
+//! parameters outside RFC 7914's bound N < 2^(16·r), which geth and eigensdk accept and which
+//! files in the wild use (the Web3 Secret Storage test vector has n=2^18, r=1); those go through
+//! `unbounded_scrypt`, checked against RustCrypto wherever both apply. The MAC is compared in
+//! constant time (`subtle`), and every buffer that holds key material is zeroized on drop.
 
 use aes::Aes128;
 use alloy_primitives::keccak256;
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
 
 /// scrypt cost parameter of the files we write (`StandardScryptN` of geth).
 pub const STANDARD_SCRYPT_N: u64 = 1 << 18;
@@ -161,7 +168,8 @@ pub fn decrypt(crypto: &CryptoJson, password: &str) -> Result<Zeroizing<Vec<u8>>
     let ciphertext = decode_hex("ciphertext", &crypto.ciphertext)?;
     let expected_mac = decode_hex("mac", &crypto.mac)?;
     let derived = derive_key(crypto, password)?;
-    if mac(&derived, &ciphertext).as_slice() != expected_mac.as_slice() {
+    // Constant time: how much of a guessed MAC matched must not show in the timing.
+    if !bool::from(mac(&derived, &ciphertext).as_slice().ct_eq(&expected_mac)) {
         return Err(CryptoError::WrongPassword);
     }
     let mut plain = Zeroizing::new(ciphertext);
@@ -272,31 +280,32 @@ fn derive_key(
 }
 
 /// scrypt (RFC 7914) without the RFC's bound on N relative to r, for the parameter sets the
-/// RustCrypto implementation refuses. Callers have bounded the memory (128·r·N bytes).
+/// RustCrypto implementation refuses. Callers have bounded the memory (128·r·N bytes). Every
+/// intermediate buffer is derived from the password and is zeroized on drop.
 fn unbounded_scrypt(password: &[u8], salt: &[u8], n: u64, r: u32, p: u32, out: &mut [u8]) {
     let words_per_block = 32 * r as usize;
-    let mut bytes = vec![0u8; 4 * words_per_block * p as usize];
+    let mut bytes = Zeroizing::new(vec![0u8; 4 * words_per_block * p as usize]);
     pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, 1, &mut bytes);
-    let mut words: Vec<u32> = bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let mut table = vec![0u32; words_per_block * n as usize];
+    let mut words: Zeroizing<Vec<u32>> = Zeroizing::new(
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    );
+    let mut table = Zeroizing::new(vec![0u32; words_per_block * n as usize]);
     for block in words.chunks_exact_mut(words_per_block) {
         ro_mix(block, &mut table, n);
     }
-    for (chunk, word) in bytes.chunks_exact_mut(4).zip(&words) {
+    for (chunk, word) in bytes.chunks_exact_mut(4).zip(words.iter()) {
         chunk.copy_from_slice(&word.to_le_bytes());
     }
-    words.iter_mut().for_each(|w| *w = 0);
     pbkdf2::pbkdf2_hmac::<Sha256>(password, &bytes, 1, out);
-    bytes.iter_mut().for_each(|b| *b = 0);
 }
 
 /// ROMix over one block of 32·r little-endian words; `table` holds N such blocks.
 fn ro_mix(block: &mut [u32], table: &mut [u32], n: u64) {
     let len = block.len();
-    let mut scratch = vec![0u32; len];
+    let mut scratch = Zeroizing::new(vec![0u32; len]);
     for slot in table.chunks_exact_mut(len) {
         slot.copy_from_slice(block);
         block_mix(slot, block);
@@ -327,8 +336,8 @@ fn block_mix(input: &[u32], output: &mut [u32]) {
         for (xw, cw) in x.iter_mut().zip(chunk) {
             *xw ^= cw;
         }
-        let mut mixed = [0u8; 64];
-        salsa20::SalsaCore::<U4>::from_raw_state(x).write_keystream_block((&mut mixed).into());
+        let mut mixed = Zeroizing::new([0u8; 64]);
+        salsa20::SalsaCore::<U4>::from_raw_state(x).write_keystream_block((&mut *mixed).into());
         for (xw, c) in x.iter_mut().zip(mixed.chunks_exact(4)) {
             *xw = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
@@ -339,13 +348,15 @@ fn block_mix(input: &[u32], output: &mut [u32]) {
         };
         output[position * 16..(position + 1) * 16].copy_from_slice(&x);
     }
+    x.zeroize();
 }
 
 fn mac(derived: &[u8; DERIVED_KEY_LEN], ciphertext: &[u8]) -> [u8; 32] {
-    let mut input = Vec::with_capacity(16 + ciphertext.len());
+    // Starts with the MAC key.
+    let mut input = Zeroizing::new(Vec::with_capacity(16 + ciphertext.len()));
     input.extend_from_slice(&derived[16..32]);
     input.extend_from_slice(ciphertext);
-    keccak256(input).0
+    keccak256(&*input).0
 }
 
 fn apply_ctr(derived: &[u8; DERIVED_KEY_LEN], iv: &[u8; 16], data: &mut [u8]) {

@@ -127,9 +127,80 @@ fn expand(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
     Ok(out)
 }
 
+/// Writes `vars` as `.env` text that [`parse_env`] reads back exactly, after an optional `#`
+/// comment line. A value is written bare when it is plain, else in single quotes (taken
+/// literally), else in double quotes; a value with a newline or a quote and also a `$` cannot
+/// be written (double quotes expand `$`) and is refused, naming the variable.
+pub fn format_env(comment: Option<&str>, vars: &[(&str, String)]) -> Result<String, String> {
+    let mut text = String::new();
+    if let Some(comment) = comment {
+        for line in comment.lines() {
+            text.push_str("# ");
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    for (name, value) in vars {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("invalid variable name {name:?}"));
+        }
+        let plain = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@,+=%".contains(c));
+        let written = if plain {
+            value.clone()
+        } else if !value.contains(['\'', '\n', '\r']) {
+            format!("'{value}'")
+        } else if !value.contains('$') {
+            let escaped = value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            if escaped.contains('\r') {
+                return Err(format!("{name}: a carriage return cannot be written"));
+            }
+            format!("\"{escaped}\"")
+        } else {
+            return Err(format!(
+                "{name}: a value with both a quote or newline and a $ cannot be written to a .env file"
+            ));
+        };
+        text.push_str(name);
+        text.push('=');
+        text.push_str(&written);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_values_read_back_exactly() {
+        let values = [
+            "plain-value_1.2:3/4@host",
+            "",
+            "with space # not a comment",
+            "$HOME and ${X} stay literal",
+            "it's \"quoted\"\nand two lines \\ backslash",
+            "p@ss w0rd!&*()",
+        ];
+        let vars: Vec<(&str, String)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (["A", "B", "C", "D", "E", "F"][i], v.to_string()))
+            .collect();
+        let text = format_env(Some("generated"), &vars).unwrap();
+        let read = parse_env(&text, &|_| Some("from outside".into())).unwrap();
+        for (name, value) in &vars {
+            assert_eq!(read.get(*name), Some(value), "{name} in:\n{text}");
+        }
+        assert!(format_env(None, &[("X", "a'b$c".into())]).is_err());
+        assert!(format_env(None, &[("X", "a\nb$c".into())]).is_err());
+        assert!(format_env(None, &[("BAD NAME", "x".into())]).is_err());
+    }
 
     #[test]
     fn reference_style_file() {

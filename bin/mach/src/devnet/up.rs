@@ -361,7 +361,7 @@ async fn supervise(args: UpArgs, dir: PathBuf) -> Result<()> {
     // A signal at any point, during startup too, drops `run`: what it started stops.
     let result = tokio::select! {
         result = run(&args, &dir, started) => result,
-        _ = crate::node::shutdown_signal() => {
+        _ = mach_runtime::signal() => {
             println!("stopping the devnet");
             Ok(())
         }
@@ -464,14 +464,12 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     DirBuilder::new().mode(0o700).create(&aggregator_dir)?;
     let aggregator_port = free_port()?;
     let aggregator_url = format!("http://127.0.0.1:{aggregator_port}");
-    std::fs::write(
-        aggregator_dir.join("aggregator.yaml"),
-        format!(
-            "eth_rpc_url: {}\naggregator_jsonrpc_server_ip_port_address: 127.0.0.1:{aggregator_port}\nlayer1_chain_id: {L1_CHAIN_ID}\nlayer2_chain_id: {}\nquorum_nums: [0]\ndb_path: db\n",
-            l1.url(),
-            rollup.chain_id()
-        ),
-    )?;
+    let mut aggregator_config =
+        mach_aggregator::AggregatorConfig::new(l1.url(), L1_CHAIN_ID, rollup.chain_id());
+    aggregator_config.aggregator_jsonrpc_server_ip_port_address =
+        format!("127.0.0.1:{aggregator_port}");
+    aggregator_config.db_path = "db".into();
+    aggregator_config.save(&aggregator_dir.join("aggregator.yaml"))?;
     let confirmer_password = random_password();
     let confirmer_key = EcdsaSecretKey::from_bytes(deployer.to_bytes().as_slice())?;
     write_private(&aggregator_dir.join("password"), &confirmer_password)?;
@@ -559,12 +557,15 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         });
     }
 
-    // The sequencer, the devnet's own watcher, the control endpoint and the L1 watcher.
+    // The sequencer, the devnet's own watcher, the control endpoint and the L1 watcher: the
+    // devnet's critical tasks. One that ends stops the devnet with its name; dropping `run`
+    // (a signal) drops the supervisor, which aborts them.
+    let mut supervisor = mach_runtime::Supervisor::new();
     let shared = SharedState::default();
     let (fault_tx, fault_rx) = mpsc::channel::<FaultRequest>(16);
     let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let control_url = format!("http://{}", control.local_addr()?);
-    tokio::spawn(serve_control(control, fault_tx));
+    supervisor.spawn_loop("control endpoint", serve_control(control, fault_tx));
     let mut txs_per_block = (u64::from(args.load) * args.block_time) as usize;
     if txs_per_block > rollup.max_load() {
         println!(
@@ -574,21 +575,32 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
         txs_per_block = rollup.max_load();
     }
     let l2_rpc = rollup.url().to_string();
-    tokio::spawn(sequence(
-        rollup,
-        Duration::from_secs(args.block_time),
-        txs_per_block,
-        fault_rx,
-        shared.clone(),
-        dir.to_path_buf(),
-    ));
-    spawn_watcher(&l2_rpc, &genesis, shared.clone(), dir, setup_block).await?;
-    tokio::spawn(watch_l1(
-        admin.clone(),
-        deployment.mach_service_manager,
-        shared.clone(),
-        dir.to_path_buf(),
-    ));
+    supervisor.spawn_loop(
+        "rollup sequencer",
+        sequence(
+            rollup,
+            Duration::from_secs(args.block_time),
+            txs_per_block,
+            fault_rx,
+            shared.clone(),
+            dir.to_path_buf(),
+        ),
+    );
+    let watcher = watcher(&l2_rpc, &genesis, shared.clone(), dir, setup_block).await?;
+    supervisor.spawn_loop("devnet block watcher", watcher);
+    supervisor.spawn_loop(
+        "L1 alert watcher",
+        mach_chain::quorum::watch_confirmed_alerts(
+            admin.clone(),
+            deployment.mach_service_manager,
+            L1_POLL,
+            DevnetAlerts {
+                shared: shared.clone(),
+                dir: dir.to_path_buf(),
+                next: 0,
+            },
+        ),
+    );
 
     // Ready when every node answers its health API and every verifier has validated a block.
     for op in &records {
@@ -634,14 +646,17 @@ async fn run(args: &UpArgs, dir: &Path, started: Instant) -> Result<()> {
     write_json(&dir.join(record::RECORD), &record)?;
     print_ready(&record);
 
-    // Run until stopped (the caller drops this future: the processes stop, then the chains),
-    // with a summary line now and then.
-    let mut summary = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        summary.tick().await;
-        procs.report_exits();
-        println!("{}", summary_line(&record, &shared).await);
-    }
+    // Run until stopped (the caller drops this future: the tasks and the processes stop, then
+    // the chains), with a summary line now and then, or until a critical task ends.
+    let summaries = async {
+        let mut summary = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            summary.tick().await;
+            procs.report_exits();
+            println!("{}", summary_line(&record, &shared).await);
+        }
+    };
+    Ok(supervisor.run_until(summaries).await?)
 }
 
 /// Polls `ready` every 200 ms until it holds, failing when a process exits or after
@@ -809,24 +824,25 @@ async fn control_call(
 }
 
 /// The devnet's own strict follower of the rollup (alerting nobody): each invalid block's
-/// evidence gives the message hash the operators' alerts carry.
-async fn spawn_watcher(
+/// evidence gives the message hash the operators' alerts carry. Returns its loop, to be run.
+async fn watcher(
     l2_rpc: &str,
     genesis: &str,
     shared: SharedState,
     dir: &Path,
     start: u64,
-) -> Result<()> {
+) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use mach_verifier::live::follow::{Follower, Outcome};
-    let config = mach_verifier::live::VerifierConfig::from_toml(&format!(
-        "[operator]\nenable = false\n[validator]\nmode = \"strict\"\n[collector]\nurl = \"{l2_rpc}\"\n"
-    ))
-    .map_err(|e| anyhow::anyhow!("watcher config: {e}"))?;
+    let mut config = mach_verifier::live::VerifierConfig::default();
+    config.collector.url = l2_rpc.to_string();
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("watcher config: {e}"))?;
     let rules = mach_verifier::ChainRules::from_genesis_json(genesis)?;
     let store = mach_verifier::live::store::Store::open(&dir.join("watcher-db"))?;
     let follower = Follower::new(config, rules, store, AVS_NAME).await?;
     let dir = dir.to_path_buf();
-    tokio::spawn(async move {
+    Ok(async move {
         loop {
             match follower.step(start).await {
                 Ok(Outcome::UpToDate) | Ok(Outcome::Undecided(..)) => {
@@ -852,48 +868,44 @@ async fn spawn_watcher(
                 }
             }
         }
-    });
-    Ok(())
+    })
 }
 
-/// Watches L1 for `AlertConfirmed` and records when each was first seen.
-async fn watch_l1(
-    l1: Connection,
-    service_manager: alloy::primitives::Address,
+/// The devnet's record as the L1 watcher's sink: when each alert was first seen.
+struct DevnetAlerts {
     shared: SharedState,
     dir: PathBuf,
-) {
-    let mut next = 0u64;
-    loop {
-        tokio::time::sleep(L1_POLL).await;
-        let Ok(head) = mach_chain::quorum::block_number(&l1).await else {
-            continue;
-        };
-        if head < next {
-            continue;
-        }
-        match mach_chain::quorum::confirmed_alerts(&l1, service_manager, next, Some(head)).await {
-            Ok(alerts) => {
-                let seen = now_ms();
-                if !alerts.is_empty() {
-                    let mut state = lock(&shared);
-                    for alert in &alerts {
-                        state.confirmed.entry(alert.message_hash).or_insert((
-                            alert.l1_tx,
-                            alert.l1_block,
-                            seen,
-                        ));
-                    }
-                    drop(state);
-                    for alert in &alerts {
-                        tracing::info!(message_hash = %alert.message_hash, l1_tx = %alert.l1_tx, l1_block = alert.l1_block, "alert confirmed on L1");
-                    }
-                    save_faults(&dir, &shared);
-                }
-                next = head + 1;
+    next: u64,
+}
+
+impl mach_chain::quorum::AlertSink for DevnetAlerts {
+    fn next_block(&mut self) -> u64 {
+        self.next
+    }
+
+    async fn record(
+        &mut self,
+        _l1: &Connection,
+        alerts: Vec<mach_chain::quorum::ConfirmedAlert>,
+        head: u64,
+    ) {
+        if !alerts.is_empty() {
+            let seen = now_ms();
+            let mut state = lock(&self.shared);
+            for alert in &alerts {
+                state.confirmed.entry(alert.message_hash).or_insert((
+                    alert.l1_tx,
+                    alert.l1_block,
+                    seen,
+                ));
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read L1 events; retrying"),
+            drop(state);
+            for alert in &alerts {
+                tracing::info!(message_hash = %alert.message_hash, l1_tx = %alert.l1_tx, l1_block = alert.l1_block, "alert confirmed on L1");
+            }
+            save_faults(&self.dir, &self.shared);
         }
+        self.next = head + 1;
     }
 }
 
@@ -1117,36 +1129,46 @@ impl OperatorKeys {
     ) -> Result<NodeEndpoints> {
         let (alert, api, node_metrics, verifier_metrics) =
             (free_port()?, free_port()?, free_port()?, free_port()?);
-        let env = format!(
-            "# {name}: the operator node's .env (reference variables), also usable as .env.opt\n\
-             OPERATOR_SERVER_URL=127.0.0.1:{alert}\n\
-             NODE_ECDSA_KEY_FILE_HOST={ecdsa}\n\
-             NODE_BLS_KEY_FILE_HOST={bls}\n\
-             OPERATOR_ECDSA_KEY_PASSWORD={ecdsa_password}\n\
-             OPERATOR_BLS_KEY_PASSWORD={bls_password}\n\
-             OPERATOR_ECDSA_ADDRESS={address}\n\
-             ETH_RPC_URL={l1}\n\
-             LAYER1_CHAIN_ID={L1_CHAIN_ID}\n\
-             AVS_REGISTRY_COORDINATOR_ADDRESS={coordinator}\n\
-             OPERATOR_STATE_RETRIEVER_ADDRESS={retriever}\n\
-             SERVICE_MANAGER_ADDRESS={msm}\n\
-             REG_QUORUM_NUMBERS=0\n\
-             AGGREGATOR_JSONRPC_SERVER_URL={aggregator_url}\n\
-             ENABLE_METRICS=true\n\
-             EIGEN_METRICS_URL=127.0.0.1:{node_metrics}\n\
-             ENABLE_NODE_API=true\n\
-             NODE_API_URL=127.0.0.1:{api}\n",
-            name = self.name,
-            ecdsa = self.ecdsa_file().display(),
-            bls = self.bls_file().display(),
-            ecdsa_password = self.ecdsa_password,
-            bls_password = self.bls_password,
-            address = self.ecdsa.address(),
-            l1 = l1.url(),
-            coordinator = deployment.registry_coordinator,
-            retriever = deployment.operator_state_retriever,
-            msm = deployment.mach_service_manager,
+        let vars = [
+            ("OPERATOR_SERVER_URL", format!("127.0.0.1:{alert}")),
+            (
+                "NODE_ECDSA_KEY_FILE_HOST",
+                self.ecdsa_file().display().to_string(),
+            ),
+            (
+                "NODE_BLS_KEY_FILE_HOST",
+                self.bls_file().display().to_string(),
+            ),
+            ("OPERATOR_ECDSA_KEY_PASSWORD", self.ecdsa_password.clone()),
+            ("OPERATOR_BLS_KEY_PASSWORD", self.bls_password.clone()),
+            ("OPERATOR_ECDSA_ADDRESS", self.ecdsa.address().to_string()),
+            ("ETH_RPC_URL", l1.url().to_string()),
+            ("LAYER1_CHAIN_ID", L1_CHAIN_ID.to_string()),
+            (
+                "AVS_REGISTRY_COORDINATOR_ADDRESS",
+                deployment.registry_coordinator.to_string(),
+            ),
+            (
+                "OPERATOR_STATE_RETRIEVER_ADDRESS",
+                deployment.operator_state_retriever.to_string(),
+            ),
+            (
+                "SERVICE_MANAGER_ADDRESS",
+                deployment.mach_service_manager.to_string(),
+            ),
+            ("REG_QUORUM_NUMBERS", "0".into()),
+            ("AGGREGATOR_JSONRPC_SERVER_URL", aggregator_url.to_string()),
+            ("ENABLE_METRICS", "true".into()),
+            ("EIGEN_METRICS_URL", format!("127.0.0.1:{node_metrics}")),
+            ("ENABLE_NODE_API", "true".into()),
+            ("NODE_API_URL", format!("127.0.0.1:{api}")),
+        ];
+        let comment = format!(
+            "{}: the operator node's .env (reference variables), also usable as .env.opt",
+            self.name
         );
+        let env = mach_primitives::env::format_env(Some(&comment), &vars)
+            .map_err(|e| anyhow::anyhow!("cannot write {}'s .env: {e}", self.name))?;
         write_private(&self.home.join(".env"), &env)?;
         let avs = json!([{
             "avs_name": AVS_NAME,
@@ -1160,16 +1182,16 @@ impl OperatorKeys {
             serde_json::to_string_pretty(&avs)? + "\n",
         )?;
         let alert_url = format!("http://127.0.0.1:{alert}/{AVS_NAME}");
-        let config = format!(
-            "# {name}'s verifier (reference mach-config.toml sections)\n\
-             [operator]\nenable = true\nurl = \"{alert_url}\"\nalert = true\n\n\
-             [validator]\nmode = \"strict\"\nrpc_rate_ms = 0\n\n\
-             [collector]\nurl = \"{l2_rpc}\"\ninterval_ms = 100\nmax_fetcher = 1\n\n\
-             [scheduler]\nverify_block_interval = 1\nretry_wait_timout_ms = 1000\n\n\
-             [prometheus]\nport = {verifier_metrics}\nmetrics_path = \"/metrics\"\nexternal = false\n",
-            name = self.name,
-        );
-        std::fs::write(self.home.join("mach-config.toml"), config)?;
+        let mut config = mach_verifier::live::VerifierConfig::default();
+        config.operator.enable = true;
+        config.operator.alert = true;
+        config.operator.url = alert_url.clone();
+        config.validator.mode = mach_verifier::live::Mode::Strict;
+        config.collector.url = l2_rpc.to_string();
+        config.collector.interval_ms = 100;
+        config.scheduler.retry_wait_timout_ms = 1000;
+        config.prometheus.port = verifier_metrics;
+        config.save(&self.home.join("mach-config.toml"))?;
         std::fs::write(self.home.join("genesis.json"), genesis)?;
         Ok(NodeEndpoints {
             alert_url,

@@ -7,7 +7,7 @@
 //! (the reference defaults to `unsafe`, which executes nothing). A file that says
 //! `mode = "unsafe"` gets unsafe mode, as written.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 pub struct ConfigError(pub String);
 
 /// How far the verifier goes with each block.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Header and linkage checks only; nothing is executed; no alerts.
@@ -30,7 +30,7 @@ pub enum Mode {
 }
 
 /// `[operator]` (alias `[alerter]`): where alerts and work proofs go.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct OperatorSection {
     /// Send work proofs (and, with `alert`, alerts) to the node; else only log.
@@ -52,7 +52,7 @@ impl Default for OperatorSection {
 }
 
 /// `[validator]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ValidatorSection {
     /// Validation mode; absent means strict (see the module docs).
@@ -62,7 +62,7 @@ pub struct ValidatorSection {
 }
 
 /// `[collector]` (alias `[fetcher]`): the rollup RPC and how it is polled.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct CollectorSection {
     /// The rollup node's JSON-RPC endpoint; its chain ID must be the genesis chain ID.
@@ -85,7 +85,7 @@ impl Default for CollectorSection {
 }
 
 /// `[scheduler]`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SchedulerSection {
     /// Validate every n-th block's work proof (1: every block).
@@ -109,7 +109,7 @@ impl Default for SchedulerSection {
 }
 
 /// `[prometheus]`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct PrometheusSection {
     /// TCP port of the metrics endpoint.
@@ -130,8 +130,8 @@ impl Default for PrometheusSection {
     }
 }
 
-/// The whole file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The whole file. Written back with [`VerifierConfig::to_toml`] (the current section names).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct VerifierConfig {
     /// `[operator]`.
     pub operator: OperatorSection,
@@ -198,11 +198,26 @@ impl VerifierConfig {
             scheduler: raw.scheduler,
             prometheus: raw.prometheus,
         };
-        config.check()?;
+        config.validate()?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    /// The file as TOML, every field written: what [`VerifierConfig::from_toml`] reads back as
+    /// `self`. Checked first, so a written file always loads.
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        self.validate()?;
+        toml::to_string(self)
+            .map_err(|e| ConfigError(format!("cannot write mach-config.toml: {e}")))
+    }
+
+    /// Writes the file (see [`VerifierConfig::to_toml`]).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        std::fs::write(path, self.to_toml()?)
+            .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Checks the values that parsing alone cannot: URLs, positive intervals, the metrics path.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         for (field, url) in [
             ("[collector].url", &self.collector.url),
             ("[operator].url", &self.operator.url),
@@ -287,6 +302,20 @@ mod tests {
         assert_eq!(c.prometheus.port, 9094);
         assert_eq!(c.metrics_addr().to_string(), "127.0.0.1:9094");
         assert!(!c.sends_alerts(), "unsafe mode never alerts");
+    }
+
+    #[test]
+    fn written_files_read_back_the_same() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mach-config.toml");
+        let reference = VerifierConfig::load(&path).unwrap();
+        let mut ours = VerifierConfig::default();
+        ours.collector.url = "http://127.0.0.1:9545".into();
+        ours.validator.rpc_rate_ms = Some(50);
+        for c in [reference, ours.clone(), VerifierConfig::default()] {
+            assert_eq!(VerifierConfig::from_toml(&c.to_toml().unwrap()).unwrap(), c);
+        }
+        ours.collector.max_fetcher = 0;
+        assert!(ours.to_toml().unwrap_err().0.contains("max_fetcher"));
     }
 
     #[test]

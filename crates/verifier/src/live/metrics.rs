@@ -363,8 +363,8 @@ mod tests {
             .unwrap();
         assert_eq!(other.status(), 404);
 
-        let taken =
-            VerifierConfig::from_toml(&format!("[prometheus]\nport = {}\n", addr.port())).unwrap();
+        let mut taken = VerifierConfig::default();
+        taken.prometheus.port = addr.port();
         let e = serve(&taken, metrics).await.unwrap_err().to_string();
         assert!(
             e.contains(&format!("port {}", addr.port())) && e.contains("[prometheus].port"),

@@ -1,0 +1,12 @@
+//! The integration tests of `mach`, linked as one test binary: one module per file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
+
+mod devnet_cli;
+mod devnet_up;
+mod doctor_cli;
+mod e2e;
+mod finality_rpc;
+mod keys_cli;
+mod operator_cli;
+mod verifier_cli;
