@@ -4,7 +4,7 @@
 //! Everything is real and in one process: anvil, the full deployment, N operators onboarded
 //! through the registration code paths, the aggregator and N operator nodes over HTTP.
 
-use crate::bench::{build, cargo_run, machine, today, write_section};
+use crate::bench_report::{build, cargo_run, machine, today, write_section};
 use alloy::primitives::{B256, U256};
 use anyhow::{bail, Context, Result};
 use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};

@@ -2,7 +2,7 @@
 //! its `confirmAlert` on L1, on a whole local devnet (`mach devnet up --detach`), for several
 //! operator counts; also the devnet's startup time.
 
-use crate::bench::{build, machine, today, write_section};
+use crate::bench_report::{build, machine, today, write_section};
 use crate::devnet::record;
 use anyhow::{bail, Context, Result};
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! on one keep-alive connection), then the requests per second it sustains with concurrent
 //! clients.
 
-use crate::bench::{build, machine, today, write_section};
+use crate::bench_report::{build, machine, today, write_section};
 use anyhow::{bail, Context, Result};
 use mach_devnet::{Anvil, AnvilConfig};
 use serde_json::{json, Value};

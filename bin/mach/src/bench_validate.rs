@@ -6,7 +6,7 @@
 //! With `--fixtures`, real OP Stack blocks instead: each re-validated from its execution
 //! witness as the live verifier validates a block on a node's `debug_executionWitness`.
 
-use crate::bench::{build, cargo_run, machine, today, write_section};
+use crate::bench_report::{build, cargo_run, machine, today, write_section};
 use anyhow::{bail, Result};
 use mach_verifier::bench::{generate, validate_range, RangeSpec};
 use std::path::Path;

@@ -8,7 +8,7 @@
 //! revm figure. With `--prestate N` the range starts from an older state of N accounts and N
 //! slots that its load reaches, so keys have to be proven before they can be carried.
 
-use crate::bench::{build, cargo_run, machine, today, write_section};
+use crate::bench_report::{build, cargo_run, machine, today, write_section};
 use anyhow::{bail, Context, Result};
 use mach_devnet::{Anvil, AnvilConfig};
 use mach_verifier::live::blocks::fetch_block;

@@ -6,6 +6,7 @@ mod avs;
 mod bench;
 mod bench_alert;
 mod bench_devnet;
+mod bench_report;
 mod bench_rpc;
 mod bench_validate;
 mod bench_verifier;

@@ -3,11 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use mach_finality::pipeline::{self, Shared};
-use mach_finality::{BreakerMode, FinalityState, Options, TagSource};
+use mach_finality::{BreakerMode, Options, TagSource};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Args, Debug)]
@@ -132,71 +130,30 @@ fn tag(source: Source) -> TagSource {
 }
 
 async fn serve(
-    config: mach_verifier::live::VerifierConfig,
+    verifier: mach_verifier::live::VerifierConfig,
     rules: mach_verifier::ChainRules,
     options: Options,
     l1_rpc: String,
     service_manager: alloy::primitives::Address,
     args: RpcArgs,
 ) -> Result<()> {
-    use mach_verifier::live::follow::Follower;
-    std::fs::create_dir_all(&args.db)
-        .with_context(|| format!("cannot create {}", args.db.display()))?;
-    let l1 = mach_chain::connect_read_only(&l1_rpc, alloy::primitives::Address::ZERO).await?;
-    let state: Shared = Arc::new(Mutex::new(FinalityState::load(
-        &args.db.join("finality.json"),
-    )?));
-    let interval = Duration::from_millis(config.collector.interval_ms);
-    let store = mach_verifier::live::store::Store::open(&args.db.join("verifier"))?;
-    let resumed = store.last_validated()?;
-    let follower = Follower::new(config, rules, store, "").await?;
-    let start = match (resumed, args.start_block) {
-        (Some(_), _) => 0,
-        (None, Some(n)) => n,
-        (None, None) => follower.latest().await?,
+    let settings = mach_finality::service::Settings {
+        verifier,
+        rules,
+        options,
+        l1_rpc,
+        service_manager,
+        db: args.db,
+        start_block: args.start_block,
+        listen: args.listen,
+        access: mach_jsonrpc::http::Access {
+            vhosts: args.rpc_vhosts,
+            cors: args.rpc_cors,
+        },
+        limits: mach_jsonrpc::http::Limits::from_env().map_err(anyhow::Error::msg)?,
     };
-    let (heads, heads_rx) = tokio::sync::watch::channel(None);
-    // The validation loop, the L1 alert watcher and the server live and die together: the
-    // finality answers are only as good as both loops behind them.
     let mut supervisor = mach_runtime::Supervisor::new();
-    supervisor.spawn_loop(
-        "block validation loop",
-        pipeline::validate(follower, state.clone(), start, interval, heads.clone()),
-    );
-    supervisor.spawn_loop(
-        "L1 alert watcher",
-        pipeline::watch_alerts(
-            l1,
-            service_manager,
-            state.clone(),
-            Duration::from_millis(200),
-            heads,
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr()?;
-    tracing::info!(
-        address = %local,
-        rollup = %options.rollup_url,
-        l1 = %l1_rpc,
-        service_manager = %service_manager,
-        resumed = ?resumed.map(|b| b.number),
-        "finality RPC listening at http://{local} (WebSocket at ws://{local})"
-    );
-    let app = mach_finality::server::router(options, state, heads_rx)
-        .context("cannot register the finality RPC's metrics")?;
-    let access = mach_jsonrpc::http::Access {
-        vhosts: args.rpc_vhosts.clone(),
-        cors: args.rpc_cors.clone(),
-    };
-    let limits = mach_jsonrpc::http::Limits::from_env().map_err(anyhow::Error::msg)?;
-    let shutdown = supervisor.shutdown();
-    supervisor.spawn(
-        "finality RPC server",
-        mach_jsonrpc::http::serve(listener, app, access, limits, shutdown.cancelled_owned()),
-    );
+    mach_finality::service::start(settings, &mut supervisor).await?;
     Ok(supervisor.run().await?)
 }
 

@@ -102,7 +102,7 @@ async fn follow(
     start_block: Option<u64>,
     avs_name: String,
 ) -> Result<()> {
-    use mach_verifier::live::follow::Follower;
+    use mach_verifier::live::follow::{follow, Follower, NoSink, OnError, Pace};
     use std::sync::Arc;
     let interval = std::time::Duration::from_millis(config.collector.interval_ms);
     let retry = std::time::Duration::from_millis(config.scheduler.retry_wait_timout_ms);
@@ -123,37 +123,19 @@ async fn follow(
         watch_heads(follower.clone(), start, interval),
     );
     let shutdown = supervisor.shutdown();
+    let pace = Pace {
+        up_to_date: interval,
+        undecided: retry,
+        on_error: OnError::Stop,
+    };
     supervisor.spawn("block follower", async move {
+        let mut sink = NoSink;
         tokio::select! {
             _ = shutdown.cancelled() => Ok(()),
-            result = follow_blocks(&follower, start, interval, retry) => result,
+            result = follow(&follower, start, pace, &mut sink) => result.map(|never| match never {}),
         }
     });
     Ok(supervisor.run().await?)
-}
-
-/// Validates block after block from `start` (or where the store left off), pausing `interval`
-/// when up to date and `retry` when a block cannot be decided yet. Ends only with an error.
-async fn follow_blocks(
-    follower: &mach_verifier::live::follow::Follower,
-    start: u64,
-    interval: std::time::Duration,
-    retry: std::time::Duration,
-) -> Result<()> {
-    use mach_verifier::live::follow::Outcome;
-    loop {
-        let pause = match follower.step(start).await? {
-            Outcome::Valid(_) | Outcome::Invalid(..) | Outcome::Reorg(_) => None,
-            Outcome::UpToDate => Some(interval),
-            Outcome::Undecided(number, reason) => {
-                tracing::warn!(block = number, %reason, "could not validate; retrying in {} ms", retry.as_millis());
-                Some(retry)
-            }
-        };
-        if let Some(pause) = pause {
-            tokio::time::sleep(pause).await;
-        }
-    }
 }
 
 /// Validated block hashes kept below the finalized block, for reorg checks.

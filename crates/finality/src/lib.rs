@@ -6,11 +6,13 @@
 //!   head, the L1 alerts, and the circuit breaker, saved across restarts;
 //! - [`pipeline`]: the local verifier loop and the L1 `AlertConfirmed` watcher that feed it;
 //! - [`server`]: the JSON-RPC server (proxy, tags, breaker, `mach_*`, WebSocket heads);
-//! - [`metrics`]: its Prometheus metrics at `/metrics`.
+//! - [`metrics`]: its Prometheus metrics at `/metrics`;
+//! - [`service`]: all of it started from the library ([`service::start`]), as `mach rpc` does.
 
 pub mod metrics;
 pub mod pipeline;
 pub mod server;
+pub mod service;
 pub mod state;
 
 pub use server::{BreakerMode, Options, TagSource, CIRCUIT_BREAKER_OPEN};

@@ -5,7 +5,7 @@ use crate::state::{FinalityState, Head, L1Alert};
 use alloy::primitives::Address;
 use mach_chain::quorum::{AlertSink, ConfirmedAlert};
 use mach_chain::Connection;
-use mach_verifier::live::follow::{Follower, Outcome};
+use mach_verifier::live::follow::{follow, Follower, OnError, Outcome, OutcomeSink, Pace};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -26,7 +26,8 @@ fn now_ms() -> u64 {
 }
 
 /// Validates the rollup block by block from after `start` (or where the verifier's store
-/// resumes), recording every verdict; publishes each new finalized head on `heads`.
+/// resumes), recording every verdict; publishes each new finalized head on `heads`. A failed
+/// step is retried after a second; runs until dropped.
 pub async fn validate(
     follower: Follower,
     state: Shared,
@@ -43,20 +44,37 @@ pub async fn validate(
             None,
         );
     }
-    loop {
-        let outcome = follower.step(start).await;
-        let mut publish = true;
-        match outcome {
-            Ok(Outcome::Valid(block)) => lock(&state).record_valid(
-                Head {
-                    number: block.number,
-                    hash: block.hash,
-                },
-                Some(now_ms()),
-            ),
-            Ok(Outcome::Invalid(block, error)) => {
-                let message_hash = match follower.evidence(block, &error).await {
-                    Ok(evidence) => Some(evidence.alert(block).message_hash().0),
+    let pace = Pace {
+        up_to_date: interval,
+        undecided: interval,
+        on_error: OnError::RetryAfter(Duration::from_secs(1)),
+    };
+    let mut sink = Verdicts { state, heads };
+    let _ = follow(&follower, start, pace, &mut sink).await;
+}
+
+/// The finality state as the follow loop's sink.
+struct Verdicts {
+    state: Shared,
+    heads: watch::Sender<Option<Head>>,
+}
+
+impl OutcomeSink for Verdicts {
+    async fn decided(&mut self, follower: &Follower, outcome: &Outcome) {
+        let saved = match outcome {
+            Outcome::Valid(block) => {
+                lock(&self.state).record_valid(
+                    Head {
+                        number: block.number,
+                        hash: block.hash,
+                    },
+                    Some(now_ms()),
+                );
+                Ok(())
+            }
+            Outcome::Invalid(block, error) => {
+                let message_hash = match follower.evidence(*block, error).await {
+                    Ok(evidence) => Some(evidence.alert(*block).message_hash().0),
                     Err(e) => {
                         tracing::warn!(block = block.number, error = %e, "no alert evidence for the invalid block");
                         None
@@ -66,40 +84,22 @@ pub async fn validate(
                     number: block.number,
                     hash: block.hash,
                 };
-                let recorded =
-                    lock(&state).record_invalid(head, &error.to_string(), message_hash, now_ms());
-                if let Err(e) = recorded {
-                    tracing::error!(error = %e, "cannot save the finality state");
-                }
+                lock(&self.state)
+                    .record_invalid(head, &error.to_string(), message_hash, now_ms())
+                    .map(|_| ())
             }
-            Ok(Outcome::Reorg(ancestor)) => {
-                if let Err(e) = lock(&state).rewind(ancestor.number) {
-                    tracing::error!(error = %e, "cannot save the finality state");
-                }
-            }
-            Ok(Outcome::UpToDate) => {
-                publish = false;
-                tokio::time::sleep(interval).await;
-            }
-            Ok(Outcome::Undecided(number, reason)) => {
-                publish = false;
-                tracing::warn!(block = number, reason = %reason, "block not decided yet; trying again");
-                tokio::time::sleep(interval).await;
-            }
-            Err(e) => {
-                publish = false;
-                tracing::error!(error = %e, "validation stopped; trying again in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
+            Outcome::Reorg(ancestor) => lock(&self.state).rewind(ancestor.number),
+            Outcome::UpToDate | Outcome::Undecided(..) => Ok(()),
+        };
+        if let Err(e) = saved {
+            tracing::error!(error = %e, "cannot save the finality state");
         }
-        if publish {
-            let finalized = lock(&state).finalized();
-            heads.send_if_modified(|current| {
-                let changed = *current != finalized;
-                *current = finalized;
-                changed
-            });
-        }
+        let finalized = lock(&self.state).finalized();
+        self.heads.send_if_modified(|current| {
+            let changed = *current != finalized;
+            *current = finalized;
+            changed
+        });
     }
 }
 

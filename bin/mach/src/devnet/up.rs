@@ -832,7 +832,7 @@ async fn watcher(
     dir: &Path,
     start: u64,
 ) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    use mach_verifier::live::follow::{Follower, Outcome};
+    use mach_verifier::live::follow::{follow, Follower, OnError, Pace};
     let mut config = mach_verifier::live::VerifierConfig::default();
     config.collector.url = l2_rpc.to_string();
     config
@@ -841,34 +841,47 @@ async fn watcher(
     let rules = mach_verifier::ChainRules::from_genesis_json(genesis)?;
     let store = mach_verifier::live::store::Store::open(&dir.join("watcher-db"))?;
     let follower = Follower::new(config, rules, store, AVS_NAME).await?;
-    let dir = dir.to_path_buf();
+    let mut sink = Judged {
+        shared,
+        dir: dir.to_path_buf(),
+    };
+    let pace = Pace {
+        up_to_date: Duration::from_millis(20),
+        undecided: Duration::from_millis(20),
+        on_error: OnError::RetryAfter(Duration::from_secs(1)),
+    };
     Ok(async move {
-        loop {
-            match follower.step(start).await {
-                Ok(Outcome::UpToDate) | Ok(Outcome::Undecided(..)) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await
-                }
-                Ok(Outcome::Invalid(block, error)) => {
-                    match follower.evidence(block, &error).await {
-                        Ok(evidence) => {
-                            let message_hash = evidence.alert(block).message_hash().0;
-                            tracing::info!(block = %format!("#{}({})", block.number, block.hash), message_hash = %message_hash, "the devnet's watcher found an invalid block");
-                            lock(&shared).judged.insert(block.number, message_hash);
-                            save_faults(&dir, &shared);
-                        }
-                        Err(e) => {
-                            tracing::warn!(block = block.number, error = %e, "no evidence for the invalid block")
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "the devnet's watcher failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+        let _ = follow(&follower, start, pace, &mut sink).await;
+    })
+}
+
+/// The devnet's record as its watcher's sink: the message hash of each invalid block's alert.
+struct Judged {
+    shared: SharedState,
+    dir: PathBuf,
+}
+
+impl mach_verifier::live::follow::OutcomeSink for Judged {
+    async fn decided(
+        &mut self,
+        follower: &mach_verifier::live::follow::Follower,
+        outcome: &mach_verifier::live::follow::Outcome,
+    ) {
+        let mach_verifier::live::follow::Outcome::Invalid(block, error) = outcome else {
+            return;
+        };
+        match follower.evidence(*block, error).await {
+            Ok(evidence) => {
+                let message_hash = evidence.alert(*block).message_hash().0;
+                tracing::info!(block = %format!("#{}({})", block.number, block.hash), message_hash = %message_hash, "the devnet's watcher found an invalid block");
+                lock(&self.shared).judged.insert(block.number, message_hash);
+                save_faults(&self.dir, &self.shared);
+            }
+            Err(e) => {
+                tracing::warn!(block = block.number, error = %e, "no evidence for the invalid block")
             }
         }
-    })
+    }
 }
 
 /// The devnet's record as the L1 watcher's sink: when each alert was first seen.

@@ -715,3 +715,72 @@ fn unsafe_checks(
     }
     validate_header(rules, parent.inner(), parent.hash(), block.header())
 }
+
+/// What [`follow`] does besides validating: the verifier alerts from inside [`Follower::step`]
+/// and needs nothing more ([`NoSink`]), the finality RPC records verdicts in its state, the
+/// devnet's watcher records the evidence of invalid blocks.
+pub trait OutcomeSink: Send {
+    /// Called after each step that decided something: a valid or invalid block, or a reorg.
+    fn decided(
+        &mut self,
+        follower: &Follower,
+        outcome: &Outcome,
+    ) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// A sink that does nothing: for `mach verifier`, whose alerts go out from [`Follower::step`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSink;
+
+impl OutcomeSink for NoSink {
+    async fn decided(&mut self, _: &Follower, _: &Outcome) {}
+}
+
+/// What [`follow`] does when [`Follower::step`] fails (the store, or the RPC beyond its
+/// retries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Return the error: the caller stops (`mach verifier`, whose orchestrator restarts it).
+    Stop,
+    /// Log it and step again after this long (the finality RPC and the devnet keep going).
+    RetryAfter(std::time::Duration),
+}
+
+/// How [`follow`] paces itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// Wait when up to date (the collector's `interval_ms`).
+    pub up_to_date: std::time::Duration,
+    /// Wait when a block could not be decided yet.
+    pub undecided: std::time::Duration,
+    /// What to do when a step fails.
+    pub on_error: OnError,
+}
+
+/// The follow loop: validates block after block from after `start` (or where the store
+/// resumes), handing each decided outcome to `sink`, pausing as `pace` says. Returns only with
+/// the error that stopped it (`OnError::Stop`); otherwise runs until dropped.
+pub async fn follow(
+    follower: &Follower,
+    start: u64,
+    pace: Pace,
+    sink: &mut impl OutcomeSink,
+) -> Result<std::convert::Infallible, FollowError> {
+    loop {
+        match follower.step(start).await {
+            Ok(Outcome::UpToDate) => tokio::time::sleep(pace.up_to_date).await,
+            Ok(Outcome::Undecided(number, reason)) => {
+                tracing::warn!(block = number, %reason, "could not validate yet; retrying in {} ms", pace.undecided.as_millis());
+                tokio::time::sleep(pace.undecided).await;
+            }
+            Ok(outcome) => sink.decided(follower, &outcome).await,
+            Err(e) => match pace.on_error {
+                OnError::Stop => return Err(e),
+                OnError::RetryAfter(wait) => {
+                    tracing::error!(error = %e, "validation stopped; trying again in {} ms", wait.as_millis());
+                    tokio::time::sleep(wait).await;
+                }
+            },
+        }
+    }
+}
