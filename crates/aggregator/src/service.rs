@@ -597,19 +597,37 @@ fn expired(config: &AggregatorConfig, record: &TaskRecord) -> bool {
 }
 
 /// The live actor of the record's alert, started if there is none (or a stale one).
+/// The live actor of the task, started if there is none. Looking up and starting happen under
+/// one lock: two signers arriving together must reach the same actor. (With two, the one whose
+/// map entry was replaced would end as soon as its signer stopped sending, and that signer, still
+/// waiting for the confirmation, would be told the aggregator is stopping.)
 fn ensure_actor(inner: &Arc<Inner>, record: &TaskRecord) -> ActorHandle {
-    {
-        let actors = lock(&inner.actors);
-        if let Some(handle) = actors.get(&record.info.alert_hash) {
-            if handle.task_index == record.info.task_index && !handle.requests.is_closed() {
-                return handle.clone();
-            }
+    let mut actors = lock(&inner.actors);
+    if let Some(handle) = actors.get(&record.info.alert_hash) {
+        if handle.task_index == record.info.task_index && !handle.requests.is_closed() {
+            return handle.clone();
         }
     }
-    spawn_actor(inner, record.clone())
+    let (handle, actor, receiver) = new_actor(inner, record.clone());
+    actors.insert(record.info.alert_hash, handle.clone());
+    drop(actors);
+    run_actor(inner, actor, receiver);
+    handle
 }
 
+/// Starts an actor for `record` (a task resumed at start), replacing any listed one.
 fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
+    let (handle, actor, receiver) = new_actor(inner, record);
+    lock(&inner.actors).insert(actor.record.info.alert_hash, handle.clone());
+    run_actor(inner, actor, receiver);
+    handle
+}
+
+/// An actor for `record` and its handle, not running yet.
+fn new_actor(
+    inner: &Arc<Inner>,
+    record: TaskRecord,
+) -> (ActorHandle, Actor, mpsc::Receiver<SignRequest>) {
     let (requests, receiver) = mpsc::channel(1024);
     let (status_tx, status) = watch::channel(record.status.clone());
     let handle = ActorHandle {
@@ -618,7 +636,6 @@ fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
         requests,
         status,
     };
-    lock(&inner.actors).insert(record.info.alert_hash, handle.clone());
     let actor = Actor {
         id: handle.id,
         inner: inner.clone(),
@@ -636,6 +653,11 @@ fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
         status: status_tx,
         retry_at: None,
     };
+    (handle, actor, receiver)
+}
+
+/// Runs `actor` until it retires or the aggregator stops.
+fn run_actor(inner: &Arc<Inner>, actor: Actor, receiver: mpsc::Receiver<SignRequest>) {
     // The stop signal ends an actor at whatever it awaits, as a crash would: what it stored is
     // what a restart resumes from.
     let mut stop = inner.stop.clone();
@@ -645,7 +667,6 @@ fn spawn_actor(inner: &Arc<Inner>, record: TaskRecord) -> ActorHandle {
             _ = stop.wait_for(|s| *s) => {}
         }
     });
-    handle
 }
 
 /// How long to wait before resubmitting after a failed `confirmAlert`.

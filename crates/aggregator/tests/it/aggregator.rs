@@ -712,3 +712,29 @@ async fn a_paused_service_manager_holds_the_alert_until_it_is_unpaused() {
     .await;
     handle.shutdown().await;
 }
+
+/// Signers that arrive together reach one actor: none of them is told the aggregator is
+/// stopping (it used to happen when two of them each started an actor for a fresh task).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signers_arriving_together_all_get_the_one_transaction() {
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let (handle, client) = start(&net, db.path(), |c| c.response_wait_seconds = 60).await;
+    for round in 0..10u8 {
+        let hash = B256::repeat_byte(0xa0 + round);
+        let task = create_task(&client, hash).await;
+        let (a, b, c) = tokio::join!(
+            sign(&client, &task, &net.operators[0].1),
+            sign(&client, &task, &net.operators[1].1),
+            sign(&client, &task, &net.operators[2].1)
+        );
+        let replies = [a.unwrap(), b.unwrap(), c.unwrap()];
+        assert!(replies.iter().all(|r| r.reply && r.tx_hash != B256::ZERO));
+        assert!(replies.iter().all(|r| r.tx_hash == replies[0].tx_hash));
+        assert_eq!(
+            on_chain(&net, hash).await,
+            (true, U256::from(u64::from(round) + 1))
+        );
+    }
+    handle.shutdown().await;
+}
