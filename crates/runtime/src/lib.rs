@@ -123,16 +123,23 @@ impl Supervisor {
                 _ = self.shutdown.cancelled() => Ok(()),
             }
         } else {
+            // Biased: a shutdown already asked for wins over a task that ended because of it.
             tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => Ok(()),
                 _ = stop => {
                     tracing::info!("stopping");
                     Ok(())
                 }
-                _ = self.shutdown.cancelled() => Ok(()),
                 Some(ended) = self.tasks.join_next_with_id() => {
                     let (task, reason) = self.describe(ended);
-                    tracing::error!(task, reason = %reason, "a critical task ended; stopping the process");
-                    Err(Stopped::TaskEnded { task, reason })
+                    if self.shutdown.is_cancelled() && reason == "returned" {
+                        // It saw the shutdown token between our polls: an orderly end.
+                        Ok(())
+                    } else {
+                        tracing::error!(task, reason = %reason, "a critical task ended; stopping the process");
+                        Err(Stopped::TaskEnded { task, reason })
+                    }
                 }
             }
         };
