@@ -1,19 +1,7 @@
 //! `mach devnet deploy` against a real anvil, with a raw key and with a key file.
 
+use crate::support::mach;
 use mach_devnet::{Anvil, AnvilConfig};
-use std::process::{Command, Output};
-
-fn mach(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mach"));
-    cmd.args(args)
-        .env_remove("ETH_RPC_URL")
-        .env_remove("OPERATOR_ECDSA_KEY_PASSWORD")
-        .stdin(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run mach")
-}
 
 const ANVIL_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 

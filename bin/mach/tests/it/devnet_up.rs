@@ -2,6 +2,7 @@
 //! every operator; each fault `mach devnet fault` injects is alerted and confirmed on L1 exactly
 //! once, and nothing else is; `mach devnet down` leaves no process behind.
 
+use crate::support::text;
 use alloy::primitives::{B256, U256};
 use mach_contracts::MachServiceManager;
 use serde_json::Value;
@@ -10,19 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn mach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mach"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mach")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    crate::support::mach(args, &[])
 }
 
 /// A running devnet: stopped when the test ends, whatever happens, and its logs printed if the

@@ -2,6 +2,7 @@
 //! key files, `avs_configs.json`, `mach-config.toml`) against a real anvil with EigenLayer and
 //! MACH deployed and an operator opted in through the real code paths.
 
+use crate::support::free_port;
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
 use mach_chain::{connect, Deployment};
@@ -60,14 +61,6 @@ fn assert_fail(stdout: &str, check: &str, says: &str) {
     let l = line(stdout, check);
     assert!(l.starts_with("FAIL "), "{check} should fail:\n{stdout}");
     assert!(l.contains(says), "{check} should say {says:?}:\n{stdout}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// An operator's working directory: key files, `.env`, `avs_configs.json`.

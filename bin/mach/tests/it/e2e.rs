@@ -2,6 +2,7 @@
 //! operators, `mach aggregator` and three `mach node` processes started from their own config
 //! files, and one invalid-block alert posted to every node over HTTP until it is confirmed on L1.
 
+use crate::support::{free_port, write_private};
 use alloy::primitives::{B256, U256};
 use mach_chain::connect;
 use mach_contracts::MachServiceManager;
@@ -46,20 +47,6 @@ fn spawn(args: &[&str], dir: &Path, name: &str) -> Proc {
         .spawn()
         .unwrap();
     Proc { child, log }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn write_private(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// Waits until `url` answers HTTP at all (any status), or fails after a minute naming `what`.

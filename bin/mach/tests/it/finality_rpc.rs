@@ -3,25 +3,14 @@
 //! `alerted`, the finalized head stops below it, and state reads answer the circuit-breaker
 //! error until `mach rpc reset`; new finalized heads arrive over WebSocket.
 
+use crate::support::text;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn mach(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mach"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mach")
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    crate::support::mach(args, &[])
 }
 
 /// The devnet and `mach rpc`, stopped whatever happens; logs printed on failure.

@@ -3,21 +3,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-/// Runs `mach` with a clean password environment plus `env`, stdin closed (never a terminal).
+/// Runs `mach` quietly (warnings and errors only) with `env`.
 fn mach(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mach"));
-    cmd.args(args)
-        .env_remove("OPERATOR_ECDSA_KEY_PASSWORD")
-        .env_remove("OPERATOR_BLS_KEY_PASSWORD")
-        .env_remove("EIGENLAYER_HOME")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run mach")
+    crate::support::mach(args, &[&[("RUST_LOG", "warn")], env].concat())
 }
 
 fn ok(out: &Output) -> String {

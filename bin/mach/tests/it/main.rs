@@ -9,4 +9,5 @@ mod e2e;
 mod finality_rpc;
 mod keys_cli;
 mod operator_cli;
+mod support;
 mod verifier_cli;

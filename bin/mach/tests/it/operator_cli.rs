@@ -12,24 +12,14 @@ use mach_devnet::{deploy, Anvil, AnvilConfig, DeployConfig};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+/// Runs `mach` quietly (warnings and errors only) with `env`.
+fn mach(args: &[&str], env: &[(&str, &str)]) -> Output {
+    crate::support::mach(args, &[&[("RUST_LOG", "warn")], env].concat())
+}
 
 const PASSWORD: &str = "operator password";
-
-fn mach(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mach"));
-    cmd.args(args)
-        .env_remove("ETH_RPC_URL")
-        .env_remove("OPERATOR_ECDSA_KEY_PASSWORD")
-        .env_remove("OPERATOR_BLS_KEY_PASSWORD")
-        .env_remove("OPERATOR_ECDSA_ADDRESS")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run mach")
-}
 
 fn ok(out: Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -5,13 +5,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// Runs `mach` quietly (warnings and errors only).
 fn mach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mach"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run mach")
+    crate::support::mach(args, &[("RUST_LOG", "warn")])
 }
 
 fn fixtures() -> PathBuf {
