@@ -133,10 +133,11 @@ impl Supervisor {
                 }
                 Some(ended) = self.tasks.join_next_with_id() => {
                     let (task, reason) = self.describe(ended);
-                    if self.shutdown.is_cancelled() && reason == "returned" {
+                    if self.shutdown.is_cancelled() && reason.is_none() {
                         // It saw the shutdown token between our polls: an orderly end.
                         Ok(())
                     } else {
+                        let reason = reason.unwrap_or_else(|| "returned".into());
                         tracing::error!(task, reason = %reason, "a critical task ended; stopping the process");
                         Err(Stopped::TaskEnded { task, reason })
                     }
@@ -157,8 +158,7 @@ impl Supervisor {
                 ended = self.tasks.join_next_with_id() => match ended {
                     None => return,
                     Some(ended) => {
-                        let (task, reason) = self.describe(ended);
-                        if reason != "returned" {
+                        if let (task, Some(reason)) = self.describe(ended) {
                             tracing::warn!(task, reason = %reason, "task ended while stopping");
                         }
                     }
@@ -173,14 +173,15 @@ impl Supervisor {
         }
     }
 
-    /// The name of a task that ended and how it ended.
+    /// The name of a task that ended, and how if not by returning `Ok`: "failed: …",
+    /// "panicked: …" or "was aborted".
     fn describe(
         &mut self,
         ended: Result<(Id, Result<(), String>), JoinError>,
-    ) -> (&'static str, String) {
+    ) -> (&'static str, Option<String>) {
         let (id, reason) = match ended {
-            Ok((id, Ok(()))) => (id, "returned".to_string()),
-            Ok((id, Err(e))) => (id, format!("failed: {e}")),
+            Ok((id, Ok(()))) => (id, None),
+            Ok((id, Err(e))) => (id, Some(format!("failed: {e}"))),
             Err(e) => {
                 let id = e.id();
                 let reason = if e.is_cancelled() {
@@ -188,7 +189,7 @@ impl Supervisor {
                 } else {
                     format!("panicked: {}", panic_message(e.into_panic()))
                 };
-                (id, reason)
+                (id, Some(reason))
             }
         };
         (self.names.remove(&id).unwrap_or("a task"), reason)
