@@ -2,9 +2,9 @@
 //! deployment record.
 
 use crate::keys::AccountKey;
-use crate::operator::block_on;
 use anyhow::Result;
 use clap::Args;
+use mach_runtime::block_on;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -23,14 +23,14 @@ pub struct AggregatorArgs {
 
 pub fn run(args: AggregatorArgs) -> Result<()> {
     block_on(async move {
+        // Listen first: a signal while starting stops the process in order.
+        let stop = mach_runtime::signal();
         let config = mach_aggregator::AggregatorConfig::load(&args.config)?;
         let avs = mach_chain::AvsAddresses::load(&args.avs_deployment)?;
         let signer = args.key.signer()?;
         let conn = mach_chain::connect(&config.eth_rpc_url, signer).await?;
-        let handle = mach_aggregator::start(config, conn, &avs).await?;
-        mach_runtime::signal().await;
-        tracing::info!("stopping");
-        handle.shutdown().await;
-        Ok(())
+        let mut supervisor = mach_runtime::Supervisor::new();
+        mach_aggregator::start_supervised(config, conn, &avs, &mut supervisor).await?;
+        Ok(supervisor.run_until(stop).await?)
     })
 }

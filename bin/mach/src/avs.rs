@@ -1,12 +1,11 @@
 //! `mach opt-in`, `mach opt-out`, `mach avs status`: the operator and the MACH AVS, configured
 //! by the variables of the reference `.env.opt`.
 
-use crate::envfile::{parse_quorums, Env};
-use crate::operator::block_on;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Args;
-use mach_chain::{avs, AvsAddresses, Connection};
-use mach_keys::{KeyFile, KeyType, PublicKeyInfo};
+use mach_chain::avs;
+use mach_chain::optin::{OptFlags, OptSettings};
+use mach_runtime::block_on;
 use std::path::PathBuf;
 
 use alloy::primitives::Address;
@@ -36,111 +35,25 @@ pub struct OptArgs {
     bls_key_file: Option<PathBuf>,
 }
 
-/// The resolved settings.
-struct Settings {
-    env: Env,
-    rpc_url: String,
-    chain_id: Option<u64>,
-    quorums: Vec<u8>,
-    ecdsa_key_file: Option<PathBuf>,
-    bls_key_file: Option<PathBuf>,
-    deployment: Option<AvsAddresses>,
-}
-
-impl Settings {
-    fn load(args: &OptArgs) -> Result<Self> {
-        let env = Env::load(args.env_file.as_deref(), ".env.opt")?;
-        let rpc_url = match &args.rpc_url {
-            Some(url) => url.clone(),
-            None => env.require("ETH_RPC_URL")?,
-        };
-        let quorums = match args.quorums.clone().or_else(|| {
-            env.get("REG_QUORUM_NUMBERS")
-                .filter(|v| !v.trim().is_empty())
-        }) {
-            Some(text) => parse_quorums(&text)?,
-            None => vec![0],
-        };
-        let path = |flag: &Option<PathBuf>, var: &str| {
-            flag.clone()
-                .or_else(|| env.get(var).filter(|v| !v.is_empty()).map(PathBuf::from))
-        };
-        let deployment = args
-            .avs_deployment
-            .as_deref()
-            .map(AvsAddresses::load)
-            .transpose()?;
-        Ok(Self {
-            rpc_url,
-            chain_id: env.parse("LAYER1_CHAIN_ID")?,
-            quorums,
-            ecdsa_key_file: path(&args.ecdsa_key_file, "NODE_ECDSA_KEY_FILE_HOST"),
-            bls_key_file: path(&args.bls_key_file, "NODE_BLS_KEY_FILE_HOST"),
-            deployment,
-            env,
-        })
-    }
-
-    fn ecdsa_key_file(&self) -> Result<&PathBuf> {
-        self.ecdsa_key_file
-            .as_ref()
-            .context("no ECDSA key file: set NODE_ECDSA_KEY_FILE_HOST or pass --ecdsa-key-file")
-    }
-
-    /// Checks the endpoint's chain against LAYER1_CHAIN_ID and resolves the AVS addresses.
-    async fn avs(&self, conn: &Connection) -> Result<AvsAddresses> {
-        if let Some(expected) = self.chain_id {
-            if conn.chain_id != expected {
-                bail!("{} is chain {}, but LAYER1_CHAIN_ID is {expected}; fix ETH_RPC_URL or LAYER1_CHAIN_ID", self.rpc_url, conn.chain_id);
-            }
-        }
-        if let Some(addresses) = self.deployment {
-            return Ok(addresses);
-        }
-        let coordinator: Address = self
-            .env
-            .parse("AVS_REGISTRY_COORDINATOR_ADDRESS")?
-            .context("AVS_REGISTRY_COORDINATOR_ADDRESS is not set: set it in .env.opt or pass --avs-deployment FILE")?;
-        Ok(avs::resolve_addresses(
-            conn,
-            coordinator,
-            self.env.parse("OPERATOR_STATE_RETRIEVER_ADDRESS")?,
-            self.env.parse("SERVICE_MANAGER_ADDRESS")?,
-        )
-        .await?)
-    }
-
-    /// Decrypts the ECDSA key, checking it against OPERATOR_ECDSA_ADDRESS when that is set.
-    fn signer(&self) -> Result<alloy::signers::local::PrivateKeySigner> {
-        let file = self.ecdsa_key_file()?;
-        let signer =
-            crate::keys::ecdsa_signer(file, None, self.env.get("OPERATOR_ECDSA_KEY_PASSWORD"))?;
-        if let Some(expected) = self.env.parse::<Address>("OPERATOR_ECDSA_ADDRESS")? {
-            if expected != signer.address() {
-                bail!(
-                    "the key file {} is for {}, but OPERATOR_ECDSA_ADDRESS is {expected}; point NODE_ECDSA_KEY_FILE_HOST at the operator's key or fix the address",
-                    file.display(),
-                    signer.address()
-                );
-            }
-        }
-        Ok(signer)
+impl OptArgs {
+    /// The settings, the flags over the env file's variables.
+    fn settings(&self) -> Result<OptSettings> {
+        Ok(OptSettings::load(&OptFlags {
+            env_file: self.env_file.clone(),
+            avs_deployment: self.avs_deployment.clone(),
+            quorums: self.quorums.clone(),
+            rpc_url: self.rpc_url.clone(),
+            ecdsa_key_file: self.ecdsa_key_file.clone(),
+            bls_key_file: self.bls_key_file.clone(),
+        })?)
     }
 }
 
 pub fn opt_in(args: OptArgs) -> Result<()> {
     block_on(async move {
-        let settings = Settings::load(&args)?;
+        let settings = args.settings()?;
         let signer = settings.signer()?;
-        let bls_file = settings
-            .bls_key_file
-            .as_ref()
-            .context("no BLS key file: set NODE_BLS_KEY_FILE_HOST or pass --bls-key-file")?;
-        let bls = crate::keys::bls_key(
-            bls_file,
-            None,
-            settings.env.get("OPERATOR_BLS_KEY_PASSWORD"),
-        )?;
+        let bls = settings.bls_key()?;
         let conn = mach_chain::connect(&settings.rpc_url, signer.clone()).await?;
         let addresses = settings.avs(&conn).await?;
         let socket = settings.env.get("OPERATOR_SOCKET").unwrap_or_default();
@@ -158,7 +71,7 @@ pub fn opt_in(args: OptArgs) -> Result<()> {
 
 pub fn opt_out(args: OptArgs) -> Result<()> {
     block_on(async move {
-        let settings = Settings::load(&args)?;
+        let settings = args.settings()?;
         let signer = settings.signer()?;
         let conn = mach_chain::connect(&settings.rpc_url, signer).await?;
         let addresses = settings.avs(&conn).await?;
@@ -173,21 +86,8 @@ pub fn opt_out(args: OptArgs) -> Result<()> {
 
 pub fn status(args: OptArgs, operator: Option<Address>) -> Result<()> {
     block_on(async move {
-        let settings = Settings::load(&args)?;
-        let operator = match operator {
-            Some(a) => a,
-            None => match settings.env.parse::<Address>("OPERATOR_ECDSA_ADDRESS")? {
-                Some(a) => a,
-                None => match KeyFile::read(settings.ecdsa_key_file()?, Some(KeyType::Ecdsa))?
-                    .public()
-                {
-                    PublicKeyInfo::Ecdsa { address } => *address,
-                    PublicKeyInfo::Bls { .. } => {
-                        bail!("NODE_ECDSA_KEY_FILE_HOST is a BLS key file")
-                    }
-                },
-            },
-        };
+        let settings = args.settings()?;
+        let operator = settings.operator(operator)?;
         let conn = mach_chain::connect_read_only(&settings.rpc_url, operator).await?;
         let addresses = settings.avs(&conn).await?;
         let s = avs::status(&conn, &addresses, operator).await?;

@@ -1,14 +1,10 @@
 //! `mach bench …`: performance figures measured on this machine, written into
-//! `docs/benchmarks.md` with the command that reproduces them. Nothing here asserts a time.
+//! `docs/benchmarks.md` with the command that reproduces them (the benchmarks are `mach_bench`).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
-use mach_keys::file::{encrypt_bls, encrypt_ecdsa};
-use mach_keys::{BlsSecretKey, EcdsaSecretKey, KeyFile, KeyType};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use crate::bench_report::{build, cargo_run, machine, today, write_section};
+use mach_bench as bench;
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
@@ -60,7 +56,7 @@ pub enum BenchCommand {
         faults: u32,
         /// The rollup: optimism or ethereum.
         #[arg(long, default_value = "optimism")]
-        l2_network: String,
+        l2_network: mach_devnet::rollup::Network,
         /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
         #[arg(long, value_name = "FILE")]
         write: Option<PathBuf>,
@@ -145,6 +141,7 @@ pub enum BenchCommand {
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
+    let mach = || std::env::current_exe().context("cannot find the mach binary");
     match cmd {
         BenchCommand::Verifier {
             blocks,
@@ -153,16 +150,14 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             prestate,
             json,
             write,
-        } => {
-            crate::bench_verifier::run(blocks, txs, max_fetcher, &prestate, json, write.as_deref())
-        }
+        } => bench::verifier::run(blocks, txs, max_fetcher, &prestate, json, write.as_deref()),
         BenchCommand::Validate {
             fixtures: Some(fixtures),
             runs,
             json,
             write,
             ..
-        } => crate::bench_validate::run_fixtures(&fixtures, runs, json, write.as_deref()),
+        } => bench::validate::run_fixtures(&fixtures, runs, json, write.as_deref()),
         BenchCommand::Validate {
             fixtures: None,
             blocks,
@@ -171,7 +166,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             runs,
             json,
             write,
-        } => crate::bench_validate::run(
+        } => bench::validate::run(
             mach_verifier::bench::RangeSpec {
                 blocks,
                 txs_per_block: txs,
@@ -186,160 +181,23 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             faults,
             l2_network,
             write,
-        } => crate::bench_devnet::run(&operators, faults, &l2_network, write.as_deref()),
+        } => bench::devnet::run(&mach()?, &operators, faults, l2_network, write.as_deref()),
         BenchCommand::Rpc {
             requests,
             clients,
             seconds,
             write,
-        } => crate::bench_rpc::run(requests, clients, seconds, write.as_deref()),
+        } => bench::rpc::run(&mach()?, requests, clients, seconds, write.as_deref()),
         BenchCommand::Alert {
             operators,
             runs,
             write,
-        } => crate::bench_alert::run(operators, runs, write.as_deref()),
+        } => bench::alert::run(operators, runs, write.as_deref()),
         BenchCommand::Bls {
             signers,
             json,
             write,
-        } => bls(&signers, json, write.as_deref()),
-        BenchCommand::Keys { iterations, write } => {
-            let iterations = iterations.max(1);
-            let password = "benchmark password";
-            let ecdsa = encrypt_ecdsa(&EcdsaSecretKey::random(), password)?;
-            let bls = encrypt_bls(&BlsSecretKey::random(), password)?;
-            let mut rows = Vec::new();
-            for (key_type, bytes) in [(KeyType::Ecdsa, ecdsa), (KeyType::Bls, bls)] {
-                let file = KeyFile::parse(Path::new("(benchmark)"), &bytes, Some(key_type))?;
-                let mut times = Vec::new();
-                for _ in 0..iterations {
-                    let start = Instant::now();
-                    match key_type {
-                        KeyType::Ecdsa => drop(file.decrypt_ecdsa(password)?),
-                        KeyType::Bls => drop(file.decrypt_bls(password)?),
-                    }
-                    times.push(start.elapsed());
-                }
-                times.sort();
-                rows.push(format!(
-                    "| {key_type} | scrypt n=262144 r=8 p=1 | {iterations} | {} | {} | {} |",
-                    ms(times[0]),
-                    ms(times[times.len() / 2]),
-                    ms(times[times.len() - 1])
-                ));
-            }
-            let body = format!(
-                "## Key file decryption\n\n\
-                 Command: `cargo run --release -p mach -- bench keys --iterations {iterations} \
-                 --write docs/benchmarks.md`\n\n\
-                 Machine: {}; build: {}; date: {}\n\n\
-                 | key type | KDF | runs | min | median | max |\n\
-                 |---|---|---|---|---|---|\n{}\n",
-                machine(),
-                if cfg!(debug_assertions) {
-                    "debug (dependencies optimized)"
-                } else {
-                    "release"
-                },
-                today(),
-                rows.join("\n")
-            );
-            print!("{body}");
-            if let Some(path) = write {
-                write_section(&path, "keys", &body)?;
-                eprintln!("updated {}", path.display());
-            }
-            Ok(())
-        }
+        } => bench::bls::run(&signers, json, write.as_deref()),
+        BenchCommand::Keys { iterations, write } => bench::keys::run(iterations, write.as_deref()),
     }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// One row of `bench bls`.
-struct BlsFigures {
-    signers: usize,
-    aggregate: Duration,
-    individual: Duration,
-}
-
-fn bls_once(signers: usize) -> BlsFigures {
-    use mach_keys::bls;
-    let hash = alloy::primitives::B256::repeat_byte(0x42);
-    let items: Vec<_> = (0..signers)
-        .map(|_| {
-            let key = BlsSecretKey::random();
-            (key.public_key_g2(), key.sign(&hash))
-        })
-        .collect();
-    let start = Instant::now();
-    let all_valid = mach_aggregator::quorum::verify_batch(&hash, &items)
-        .iter()
-        .all(|ok| *ok);
-    let aggregate = start.elapsed();
-    let start = Instant::now();
-    let each_valid = items.iter().all(|(key, sig)| bls::verify(key, &hash, sig));
-    let individual = start.elapsed();
-    debug_assert!(all_valid && each_valid);
-    BlsFigures {
-        signers,
-        aggregate,
-        individual,
-    }
-}
-
-fn bls(counts: &[usize], json: bool, write: Option<&Path>) -> Result<()> {
-    let mut rows = Vec::new();
-    for &n in counts.iter().filter(|n| **n > 0) {
-        let f = bls_once(n);
-        let per_signature = f.individual.as_secs_f64() * 1000.0 / n as f64;
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "signers": f.signers,
-                    "aggregate_ms": f.aggregate.as_secs_f64() * 1000.0,
-                    "per_signature_ms": per_signature,
-                    "individual_total_ms": f.individual.as_secs_f64() * 1000.0,
-                })
-            );
-        }
-        rows.push(format!(
-            "| {} | {:.2} ms | {:.3} ms | {:.2} ms |",
-            f.signers,
-            f.aggregate.as_secs_f64() * 1000.0,
-            per_signature,
-            f.individual.as_secs_f64() * 1000.0
-        ));
-    }
-    let list = counts
-        .iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let body = format!(
-        "## BLS signature verification (aggregator)\n\n\
-         Command: `{} bench bls --signers {list} --write docs/benchmarks.md`\n\n\
-         Machine: {}; build: {}; date: {}\n\n\
-         N signatures of one alert, each from its own key. *Aggregate* sums the signatures and \
-         the G2 keys and checks one pairing equation (what the aggregator does per batch); \
-         *individual* checks each signature on its own.\n\n\
-         | signers | aggregate-then-verify | individual, per signature | individual, total |\n\
-         |---|---|---|---|\n{}\n",
-        cargo_run(),
-        machine(),
-        build(),
-        today(),
-        rows.join("\n")
-    );
-    if !json {
-        print!("{body}");
-    }
-    if let Some(path) = write {
-        write_section(path, "bls", &body)?;
-        eprintln!("updated {}", path.display());
-    }
-    Ok(())
 }

@@ -2,10 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use mach_keys::file::{encrypt_bls, encrypt_ecdsa};
 use mach_keys::{
-    default_key_dir, BlsSecretKey, EcdsaSecretKey, KeyDir, KeyFile, KeyType, PasswordSource,
-    PublicKeyInfo,
+    default_key_dir, EcdsaSecretKey, KeyDir, KeyListing, KeyType, PasswordSource, SecretKey,
 };
 use serde_json::json;
 use std::io::Read;
@@ -140,11 +138,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
             dir,
             password,
         } => {
-            let key_type = KeyType::from(&key_type);
-            let secret = match key_type {
-                KeyType::Ecdsa => Secret::Ecdsa(EcdsaSecretKey::random()),
-                KeyType::Bls => Secret::Bls(BlsSecretKey::random()),
-            };
+            let secret = SecretKey::random(KeyType::from(&key_type));
             write_key(&secret, &name, &dir, &password, "Created")
         }
         KeysCommand::Import {
@@ -154,7 +148,6 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
             dir,
             password,
         } => {
-            let key_type = KeyType::from(&key_type);
             let text = if private_key == "-" {
                 let mut buf = Zeroizing::new(String::new());
                 std::io::stdin()
@@ -164,10 +157,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
             } else {
                 Zeroizing::new(private_key)
             };
-            let secret = match key_type {
-                KeyType::Ecdsa => Secret::Ecdsa(EcdsaSecretKey::from_hex(&text)?),
-                KeyType::Bls => Secret::Bls(BlsSecretKey::from_str_scalar(&text)?),
-            };
+            let secret = SecretKey::parse(KeyType::from(&key_type), &text)?;
             write_key(&secret, &name, &dir, &password, "Imported")
         }
         KeysCommand::List { dir } => list(&dir.key_dir()?),
@@ -177,7 +167,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
             json,
             password,
         } => {
-            let secret = unlock(KeyType::from(&key_type), &file, &password)?;
+            let secret = SecretKey::open(KeyType::from(&key_type), &file, password.password_file)?;
             show(&secret, &file, json)
         }
         KeysCommand::Export {
@@ -192,49 +182,29 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
                      (use `mach keys show` to see only the public key)"
                 );
             }
-            match unlock(KeyType::from(&key_type), &file, &password)? {
-                Secret::Ecdsa(key) => println!("{}", key.to_hex().as_str()),
-                Secret::Bls(key) => println!("{}", key.to_decimal().as_str()),
-            }
+            let secret = SecretKey::open(KeyType::from(&key_type), &file, password.password_file)?;
+            println!("{}", secret.reveal().as_str());
             Ok(())
         }
     }
 }
 
-enum Secret {
-    Ecdsa(EcdsaSecretKey),
-    Bls(BlsSecretKey),
-}
-
 fn write_key(
-    secret: &Secret,
+    secret: &SecretKey,
     name: &str,
     dir: &DirArg,
     password: &NewPasswordArgs,
     verb: &str,
 ) -> Result<()> {
-    let key_type = match secret {
-        Secret::Ecdsa(_) => KeyType::Ecdsa,
-        Secret::Bls(_) => KeyType::Bls,
-    };
-    let dir = dir.key_dir()?;
-    // Fail on a taken name before asking for a password.
-    let path = dir.file_path(name, key_type)?;
-    if path.exists() {
-        return Err(mach_keys::KeyError::AlreadyExists { path }.into());
-    }
-    let pw = PasswordSource::new(key_type, password.file.password_file.clone())
-        .new_key(password.allow_empty_password)?;
-    let contents = match secret {
-        Secret::Ecdsa(key) => encrypt_ecdsa(key, &pw)?,
-        Secret::Bls(key) => encrypt_bls(key, &pw)?,
-    };
-    let path = dir.write_new(name, key_type, &contents)?;
-    tracing::info!(file = %path.display(), key_type = key_type.flag(), "key file written");
+    let key_type = secret.key_type();
+    let source = PasswordSource::new(key_type, password.file.password_file.clone());
+    let path = dir
+        .key_dir()?
+        .create(name, secret, &source, password.allow_empty_password)?;
     println!("{verb} {key_type} key file {}", path.display());
     match secret {
-        Secret::Ecdsa(key) => println!("Address: {}", key.address()),
-        Secret::Bls(key) => {
+        SecretKey::Ecdsa(key) => println!("Address: {}", key.address()),
+        SecretKey::Bls(key) => {
             println!("Public key (G1): {}", key.public_key());
             println!("Operator ID: {}", key.operator_id());
         }
@@ -246,19 +216,9 @@ fn write_key(
     Ok(())
 }
 
-fn unlock(key_type: KeyType, file: &Path, password: &PasswordFileArg) -> Result<Secret> {
-    // Parse first so a wrong or broken file is reported before asking for a password.
-    let key_file = KeyFile::read(file, Some(key_type))?;
-    let pw = PasswordSource::new(key_type, password.password_file.clone()).unlock(file)?;
-    Ok(match key_type {
-        KeyType::Ecdsa => Secret::Ecdsa(key_file.decrypt_ecdsa(&pw)?),
-        KeyType::Bls => Secret::Bls(key_file.decrypt_bls(&pw)?),
-    })
-}
-
-fn show(secret: &Secret, file: &Path, as_json: bool) -> Result<()> {
+fn show(secret: &SecretKey, file: &Path, as_json: bool) -> Result<()> {
     match secret {
-        Secret::Ecdsa(key) => {
+        SecretKey::Ecdsa(key) => {
             if as_json {
                 println!("{}", json!({ "address": key.address().to_string() }));
             } else {
@@ -267,7 +227,7 @@ fn show(secret: &Secret, file: &Path, as_json: bool) -> Result<()> {
                 println!("Address: {}", key.address());
             }
         }
-        Secret::Bls(key) => {
+        SecretKey::Bls(key) => {
             let (x, y) = key.public_key().coordinates();
             let (g2x, g2y) = key.public_key_g2().to_solidity();
             if as_json {
@@ -305,69 +265,8 @@ fn list(dir: &KeyDir) -> Result<()> {
         return Ok(());
     }
     println!("Keys in {}:", dir.path().display());
-    let rows: Vec<[String; 4]> = keys
-        .iter()
-        .map(|k| {
-            let (public, operator_id) = match &k.public {
-                Ok(PublicKeyInfo::Ecdsa { address }) => (address.to_string(), "-".to_string()),
-                Ok(PublicKeyInfo::Bls { public_key }) => {
-                    (public_key.to_string(), public_key.operator_id().to_string())
-                }
-                Err(reason) => (format!("(unreadable: {reason})"), "-".to_string()),
-            };
-            [k.name.clone(), k.key_type.to_string(), public, operator_id]
-        })
-        .collect();
-    let header = ["NAME", "TYPE", "ADDRESS / PUBLIC KEY", "OPERATOR ID"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        println!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
-    }
+    print!("{}", KeyListing::table(&keys));
     Ok(())
-}
-
-/// Decrypts an ECDSA key file into a transaction signer. `password` (from an env file) is used
-/// before the environment; `password_file` before both.
-pub fn ecdsa_signer(
-    file: &Path,
-    password_file: Option<PathBuf>,
-    password: Option<String>,
-) -> Result<alloy::signers::local::PrivateKeySigner> {
-    let key_file = KeyFile::read(file, Some(KeyType::Ecdsa))?;
-    let pw = PasswordSource::new(KeyType::Ecdsa, password_file)
-        .with_password(password)
-        .unlock(file)?;
-    let key = key_file.decrypt_ecdsa(&pw)?;
-    Ok(alloy::signers::local::PrivateKeySigner::from_signing_key(
-        key.signing_key().clone(),
-    ))
-}
-
-/// Decrypts a BLS key file, with passwords as for [`ecdsa_signer`].
-pub fn bls_key(
-    file: &Path,
-    password_file: Option<PathBuf>,
-    password: Option<String>,
-) -> Result<BlsSecretKey> {
-    let key_file = KeyFile::read(file, Some(KeyType::Bls))?;
-    let pw = PasswordSource::new(KeyType::Bls, password_file)
-        .with_password(password)
-        .unlock(file)?;
-    Ok(key_file.decrypt_bls(&pw)?)
 }
 
 /// An account key on the command line: a raw hex key or an ECDSA key file.
@@ -395,13 +294,11 @@ impl AccountKey {
     /// The account's signer, decrypting the key file if one was given.
     pub fn signer(&self) -> Result<alloy::signers::local::PrivateKeySigner> {
         match (&self.private_key, &self.ecdsa_key_file) {
-            (Some(hex), _) => {
-                let key = mach_keys::EcdsaSecretKey::from_hex(hex)?;
-                Ok(alloy::signers::local::PrivateKeySigner::from_signing_key(
-                    key.signing_key().clone(),
-                ))
+            (Some(hex), _) => Ok(mach_chain::signer(&EcdsaSecretKey::from_hex(hex)?)),
+            (None, Some(file)) => {
+                let key = mach_keys::open_ecdsa(file, self.password_file.clone(), None)?;
+                Ok(mach_chain::signer(&key))
             }
-            (None, Some(file)) => ecdsa_signer(file, self.password_file.clone(), None),
             (None, None) => bail!("pass --private-key or --ecdsa-key-file"),
         }
     }

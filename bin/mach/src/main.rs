@@ -4,15 +4,8 @@
 mod aggregator;
 mod avs;
 mod bench;
-mod bench_alert;
-mod bench_devnet;
-mod bench_report;
-mod bench_rpc;
-mod bench_validate;
-mod bench_verifier;
 mod devnet;
 mod doctor;
-mod envfile;
 mod keys;
 mod node;
 mod operator;
@@ -102,10 +95,12 @@ enum AvsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The devnet's console shows its own summary; the details of its watcher and of the
-    // deployment are in the components' log files.
+    // The devnet's console shows the supervisor's own summary (`mach_devnet::up`); the details
+    // of its watcher and of the deployment are in the components' log files.
     let quiet = match &cli.command {
-        Command::Devnet(devnet::DevnetCommand::Up(_)) => ",mach_verifier=warn,mach_devnet=warn",
+        Command::Devnet(devnet::DevnetCommand::Up(_)) => {
+            ",mach_verifier=warn,mach_devnet=warn,mach_devnet::up=info"
+        }
         _ => "",
     };
     init_logging(quiet);

@@ -1,10 +1,10 @@
 //! `mach node` and `mach proxy`: the operator's long-running processes, configured like the
 //! reference deployment (`.env`, `avs_configs.json`, `operator_proxy.yaml`).
 
-use crate::envfile::Env;
-use crate::operator::block_on;
 use anyhow::{Context, Result};
 use clap::Args;
+use mach_primitives::env::Env;
+use mach_runtime::block_on;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -29,21 +29,22 @@ pub struct ProxyArgs {
 
 pub fn node(args: NodeArgs) -> Result<()> {
     block_on(async move {
+        // Listen first: a signal while starting stops the process in order.
+        let stop = mach_runtime::signal();
         let env = Env::load(args.env_file.as_deref(), ".env")?;
         let avs = mach_node::load_avs_configs(&args.avs_config)?;
         let config = mach_node::NodeConfig::from_vars(&|name| env.get(name), avs)?;
-        let bls =
-            crate::keys::bls_key(&config.bls_key_file, None, config.bls_key_password.clone())?;
-        let handle = mach_node::start(config, bls).await?;
-        mach_runtime::signal().await;
-        tracing::info!("stopping");
-        handle.shutdown().await;
-        Ok(())
+        let bls = mach_keys::open_bls(&config.bls_key_file, None, config.bls_key_password.clone())?;
+        let mut supervisor = mach_runtime::Supervisor::new();
+        mach_node::start_supervised(config, bls, &mut supervisor).await?;
+        Ok(supervisor.run_until(stop).await?)
     })
 }
 
 pub fn proxy(args: ProxyArgs) -> Result<()> {
     block_on(async move {
+        // Listen first: a signal while starting stops the process in order.
+        let stop = mach_runtime::signal();
         let text = std::fs::read_to_string(&args.config)
             .with_context(|| format!("cannot read {}", args.config.display()))?;
         let config = mach_node::proxy::ProxyConfig::from_yaml(&text).map_err(|e| {
@@ -56,12 +57,10 @@ pub fn proxy(args: ProxyArgs) -> Result<()> {
             .into_iter()
             .map(|a| a.avs_name)
             .collect();
-        let handle = mach_node::proxy::start(config, names)
+        let mut supervisor = mach_runtime::Supervisor::new();
+        mach_node::proxy::start_supervised(config, names, &mut supervisor)
             .await
             .map_err(anyhow::Error::msg)?;
-        mach_runtime::signal().await;
-        tracing::info!("stopping");
-        drop(handle);
-        Ok(())
+        Ok(supervisor.run_until(stop).await?)
     })
 }

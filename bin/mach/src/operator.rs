@@ -1,14 +1,14 @@
 //! `mach operator …`: EigenLayer operator registration with the `eigenlayer` CLI's files
 //! (`operator.yaml`, `metadata.json`).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use mach_chain::operator::{self, OperatorDetails};
+use mach_chain::registration;
 use mach_chain::tx::format_ether;
-use mach_keys::{KeyFile, KeyType, PublicKeyInfo};
-use mach_primitives::operator::{is_http_url, OperatorFile, OperatorMetadata, OperatorSection};
+use mach_primitives::operator::OperatorMetadata;
+use mach_runtime::block_on;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::primitives::Address;
 
@@ -96,12 +96,6 @@ pub fn run(cmd: OperatorCommand) -> Result<()> {
         OperatorCommand::Update(args) => block_on(update(args)),
         OperatorCommand::Status { file } => block_on(status(file)),
     }
-}
-
-pub fn block_on<T, F: std::future::Future<Output = Result<T>>>(future: F) -> Result<T> {
-    tokio::runtime::Runtime::new()
-        .context("cannot start the async runtime")?
-        .block_on(future)
 }
 
 /// Asks on the terminal for values not given as flags.
@@ -253,53 +247,17 @@ fn config_create(args: ConfigArgs) -> Result<()> {
         logo: logo.unwrap_or_default(),
         twitter: twitter.unwrap_or_default(),
     };
-    let problems = metadata.problems();
-    if !problems.is_empty() {
-        bail!("metadata is not valid: {}", problems.join("; "));
-    }
-    if !is_http_url(&metadata_url) {
-        bail!("--metadata-url {metadata_url:?} must be an http(s) URL where metadata.json will be published");
-    }
-    let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
-    let address = match KeyFile::read(&key_file, Some(KeyType::Ecdsa))?.public() {
-        PublicKeyInfo::Ecdsa { address } => *address,
-        PublicKeyInfo::Bls { .. } => bail!(
-            "{} is a BLS key file; pass the ECDSA key file",
-            key_file.display()
-        ),
-    };
-    let file = OperatorFile {
-        operator: OperatorSection {
-            address,
-            delegation_approver_address: approver,
-            staker_opt_out_window_blocks: window,
-            metadata_url,
-        },
-        el_delegation_manager_address: delegation_manager,
-        eth_rpc_url: rpc_url,
+    let new = registration::NewOperator {
+        key_file,
+        delegation_approver: approver,
+        staker_opt_out_window_blocks: window,
+        metadata_url,
+        rpc_url,
         chain_id,
-        private_key_store_path: key_file.to_string_lossy().into_owned(),
-        signer_type: "local_keystore".into(),
+        delegation_manager,
     };
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
-    let yaml_path = args.dir.join("operator.yaml");
+    let (file, yaml_path) = registration::write_config(&args.dir, new, &metadata)?;
     let metadata_path = args.dir.join("metadata.json");
-    for path in [&yaml_path, &metadata_path] {
-        if path.exists() {
-            bail!(
-                "{} already exists; move it away or choose another --dir",
-                path.display()
-            );
-        }
-    }
-    std::fs::write(&yaml_path, file.to_yaml().map_err(anyhow::Error::msg)?)
-        .with_context(|| format!("cannot write {}", yaml_path.display()))?;
-    std::fs::write(
-        &metadata_path,
-        serde_json::to_string_pretty(&metadata)? + "\n",
-    )
-    .with_context(|| format!("cannot write {}", metadata_path.display()))?;
     println!(
         "Wrote {} and {}",
         yaml_path.display(),
@@ -313,99 +271,9 @@ fn config_create(args: ConfigArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_file(path: &Path) -> Result<OperatorFile> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    OperatorFile::from_yaml(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a valid operator.yaml: {e}", path.display()))
-}
-
-/// Fetches the metadata at `url` (http(s), `file://` or a local path) and checks its fields.
-async fn check_metadata(url: &str) -> Result<()> {
-    let text = if is_http_url(url) {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
-            .build()?;
-        let response = client.get(url).send().await.with_context(|| {
-            format!(
-                "cannot fetch the operator metadata from {url}; publish metadata.json there first"
-            )
-        })?;
-        if !response.status().is_success() {
-            bail!("fetching the operator metadata from {url} returned {}; publish metadata.json there first", response.status());
-        }
-        response
-            .text()
-            .await
-            .with_context(|| format!("cannot read the metadata at {url}"))?
-    } else {
-        let path = url.strip_prefix("file://").unwrap_or(url);
-        tracing::warn!(
-            url,
-            "the metadata URL is not http(s); stakers and explorers will not be able to read it"
-        );
-        std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the operator metadata at {url}"))?
-    };
-    let metadata: OperatorMetadata = serde_json::from_str(&text)
-        .with_context(|| format!("the metadata at {url} is not a valid metadata.json"))?;
-    let problems = metadata.problems();
-    if !problems.is_empty() {
-        bail!(
-            "the metadata at {url} is not valid: {}",
-            problems.join("; ")
-        );
-    }
-    Ok(())
-}
-
-/// Loads operator.yaml and its key, checks metadata, key and chain, and connects.
-async fn prepare(args: &OperatorFileArgs) -> Result<(OperatorFile, mach_chain::Connection)> {
-    let file = load_file(&args.file)?;
-    check_metadata(&file.operator.metadata_url).await?;
-    let key_path = PathBuf::from(&file.private_key_store_path);
-    let signer = crate::keys::ecdsa_signer(&key_path, args.password_file.clone(), None)?;
-    if signer.address() != file.operator.address {
-        bail!(
-            "the key {} is for {}, but operator.yaml says the operator is {}; fix operator.address or private_key_store_path",
-            key_path.display(),
-            signer.address(),
-            file.operator.address
-        );
-    }
-    let conn = mach_chain::connect(&file.eth_rpc_url, signer).await?;
-    if conn.chain_id != file.chain_id {
-        bail!(
-            "{} is chain {}, but operator.yaml says chain_id {}",
-            file.eth_rpc_url,
-            conn.chain_id,
-            file.chain_id
-        );
-    }
-    Ok((file, conn))
-}
-
-fn details(file: &OperatorFile) -> OperatorDetails {
-    OperatorDetails {
-        delegation_approver: file.operator.delegation_approver_address,
-        staker_opt_out_window_blocks: file.operator.staker_opt_out_window_blocks,
-    }
-}
-
 async fn register(args: OperatorFileArgs) -> Result<()> {
-    let (file, conn) = prepare(&args).await?;
-    let dm = file.el_delegation_manager_address;
-    let status = operator::el_status(&conn, dm, conn.sender).await?;
-    if status.registered {
-        bail!("{} is already registered with EigenLayer; use `mach operator update` to change its details", conn.sender);
-    }
-    if conn.balance().await?.is_zero() {
-        bail!(
-            "{} has no ETH to pay for the registration; fund it (the operator guide recommends 0.3 ETH on mainnet) and retry",
-            conn.sender
-        );
-    }
-    operator::register_as_operator(&conn, dm, &details(&file), &file.operator.metadata_url).await?;
+    let (file, conn) = registration::connect_operator(&args.file, args.password_file).await?;
+    registration::register(&conn, &file).await?;
     println!("Operator is registered successfully to EigenLayer");
     println!(
         "Address: {}  (balance left {} ETH)",
@@ -416,36 +284,14 @@ async fn register(args: OperatorFileArgs) -> Result<()> {
 }
 
 async fn update(args: OperatorFileArgs) -> Result<()> {
-    let (file, conn) = prepare(&args).await?;
-    let dm = file.el_delegation_manager_address;
-    let status = operator::el_status(&conn, dm, conn.sender).await?;
-    if !status.registered {
-        bail!(
-            "{} is not registered with EigenLayer yet; run `mach operator register {}` first",
-            conn.sender,
-            args.file.display()
-        );
-    }
-    operator::update_operator(
-        &conn,
-        dm,
-        &details(&file),
-        Some(&file.operator.metadata_url),
-    )
-    .await?;
+    let (file, conn) = registration::connect_operator(&args.file, args.password_file).await?;
+    registration::update(&conn, &file, &args.file).await?;
     println!("Operator details and metadata URI updated");
     Ok(())
 }
 
 async fn status(path: PathBuf) -> Result<()> {
-    let file = load_file(&path)?;
-    let conn = mach_chain::connect_read_only(&file.eth_rpc_url, file.operator.address).await?;
-    let status = operator::el_status(
-        &conn,
-        file.el_delegation_manager_address,
-        file.operator.address,
-    )
-    .await?;
+    let (file, status) = registration::status(&path).await?;
     println!("Operator: {}", file.operator.address);
     if !status.registered {
         println!(

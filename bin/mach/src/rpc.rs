@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
+use mach_finality::service::Settings;
 use mach_finality::{BreakerMode, Options, TagSource};
+use mach_runtime::block_on;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,58 +91,35 @@ enum Breaker {
 
 pub fn main(args: RpcArgs) -> Result<()> {
     if let Some(RpcCommand::Reset { url }) = args.command {
-        return crate::operator::block_on(reset(url));
+        return block_on(reset(url));
     }
     let (Some(config), Some(genesis), Some(l1_rpc), Some(service_manager)) = (
         &args.config,
         &args.genesis_config,
-        &args.l1_rpc,
+        args.l1_rpc,
         args.service_manager,
     ) else {
         bail!("pass --config mach-config.toml --genesis-config genesis.json --l1-rpc URL --service-manager ADDRESS (or `mach rpc reset`)");
     };
-    let mut config = mach_verifier::live::VerifierConfig::load(config)?;
-    config.operator.enable = false;
-    config.validator.mode = mach_verifier::live::Mode::Strict;
-    let rules = crate::verifier::chain_rules(genesis, args.chain_rules, true)?;
-    let options = Options {
-        rollup_url: config.collector.url.clone(),
-        safe: tag(args.safe_tag),
-        finalized: tag(args.finalized_tag),
-        breaker: match args.breaker {
-            Breaker::Enforce => BreakerMode::Enforce,
-            Breaker::Warn => BreakerMode::Warn,
-        },
-    };
-    crate::operator::block_on(serve(
-        config,
-        rules,
-        options,
-        l1_rpc.clone(),
-        service_manager,
-        args,
-    ))
-}
-
-fn tag(source: Source) -> TagSource {
-    match source {
+    let mut verifier = mach_verifier_live::VerifierConfig::load(config)?;
+    verifier.operator.enable = false;
+    verifier.validator.mode = mach_verifier_live::Mode::Strict;
+    let tag = |source| match source {
         Source::Mach => TagSource::Mach,
         Source::Rollup => TagSource::Rollup,
-    }
-}
-
-async fn serve(
-    verifier: mach_verifier::live::VerifierConfig,
-    rules: mach_verifier::ChainRules,
-    options: Options,
-    l1_rpc: String,
-    service_manager: alloy::primitives::Address,
-    args: RpcArgs,
-) -> Result<()> {
-    let settings = mach_finality::service::Settings {
+    };
+    let settings = Settings {
+        rules: mach_verifier_live::service::chain_rules(genesis, args.chain_rules.into(), true)?,
+        options: Options {
+            rollup_url: verifier.collector.url.clone(),
+            safe: tag(args.safe_tag),
+            finalized: tag(args.finalized_tag),
+            breaker: match args.breaker {
+                Breaker::Enforce => BreakerMode::Enforce,
+                Breaker::Warn => BreakerMode::Warn,
+            },
+        },
         verifier,
-        rules,
-        options,
         l1_rpc,
         service_manager,
         db: args.db,
@@ -152,9 +131,13 @@ async fn serve(
         },
         limits: mach_jsonrpc::http::Limits::from_env().map_err(anyhow::Error::msg)?,
     };
-    let mut supervisor = mach_runtime::Supervisor::new();
-    mach_finality::service::start(settings, &mut supervisor).await?;
-    Ok(supervisor.run().await?)
+    block_on(async move {
+        // Listen first: a signal while starting stops the process in order.
+        let stop = mach_runtime::signal();
+        let mut supervisor = mach_runtime::Supervisor::new();
+        mach_finality::service::start(settings, &mut supervisor).await?;
+        Ok(supervisor.run_until(stop).await?)
+    })
 }
 
 async fn reset(url: String) -> Result<()> {

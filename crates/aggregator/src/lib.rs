@@ -18,55 +18,78 @@ pub use config::AggregatorConfig;
 pub use service::{Aggregator, AggregatorError};
 
 use mach_chain::{AvsAddresses, Connection};
+use mach_runtime::{Running, Stopped, Supervisor};
 use std::net::SocketAddr;
 
-/// A running aggregator: its service and server. Dropping it (or [`AggregatorHandle::shutdown`])
-/// stops both.
+/// An aggregator started by [`start_supervised`].
+#[derive(Clone)]
+pub struct Started {
+    /// Where the JSON-RPC server listens.
+    pub address: SocketAddr,
+    /// The service, for in-process callers.
+    pub service: Aggregator,
+}
+
+/// An aggregator running in-process under a supervisor of its own ([`start`]): its service and
+/// server. Dropping it (or [`AggregatorHandle::shutdown`]) stops both.
 pub struct AggregatorHandle {
     /// Where the JSON-RPC server listens.
     pub address: SocketAddr,
     /// The service, for in-process callers.
     pub service: Aggregator,
-    stop: tokio::sync::watch::Sender<bool>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    running: Running,
 }
 
 impl AggregatorHandle {
     /// Stops the server and the task actors and waits for both to finish. An actor stops at
     /// whatever it awaits (a `confirmAlert` receipt included), as in a crash: a restart resumes
     /// from the store.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+    pub async fn shutdown(self) {
+        let Self {
+            service, running, ..
+        } = self;
+        if let Err(e) = running.stop().await {
+            tracing::warn!(error = %e, "the aggregator had stopped before");
         }
-        self.service.stopped().await;
+        service.stopped().await;
     }
 
-    /// Waits until the server stops.
-    pub async fn wait(mut self) {
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
+    /// Waits until the aggregator stops, which it does only when one of its critical tasks ends
+    /// on its own (the error naming it) or another holder of its token stops it.
+    pub async fn wait(self) -> Result<(), Stopped> {
+        self.running.wait().await
     }
 }
 
-impl Drop for AggregatorHandle {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-    }
-}
-
-/// Starts the aggregator for the AVS at `avs`, confirming with `conn`'s key.
+/// [`start_supervised`] under a supervisor of the aggregator's own, running in the background:
+/// for in-process callers (tests, benchmarks). `mach aggregator` uses [`start_supervised`].
 pub async fn start(
     config: AggregatorConfig,
     conn: Connection,
     avs: &AvsAddresses,
 ) -> Result<AggregatorHandle, AggregatorError> {
+    let mut supervisor = Supervisor::new();
+    let Started { address, service } = start_supervised(config, conn, avs, &mut supervisor).await?;
+    Ok(AggregatorHandle {
+        address,
+        service,
+        running: supervisor.run_in_background(),
+    })
+}
+
+/// Starts the aggregator for the AVS at `avs`, confirming with `conn`'s key, under
+/// `supervisor`: its critical tasks are the JSON-RPC server ([`server::AGGREGATOR_SERVER`]) and
+/// the pruner ([`service::TASK_PRUNER`]); the per-alert actors are not critical and stop on the
+/// same shutdown token. The caller runs the supervisor.
+pub async fn start_supervised(
+    config: AggregatorConfig,
+    conn: Connection,
+    avs: &AvsAddresses,
+    supervisor: &mut Supervisor,
+) -> Result<Started, AggregatorError> {
     let contracts = mach_chain::quorum::avs_contracts(&conn, avs).await?;
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let service = Aggregator::start(config, conn, contracts, stop_rx.clone()).await?;
-    let (address, server) = server::serve(service.clone(), stop_rx)
+    let service = Aggregator::start(config, conn, contracts, supervisor).await?;
+    let address = server::serve(service.clone(), supervisor)
         .await
         .map_err(|e| mach_chain::ChainError::Refused(e.to_string()))?;
     let resolved = service.resolved();
@@ -79,10 +102,5 @@ pub async fn start(
         confirmer = %service.connection().sender,
         "aggregator started"
     );
-    Ok(AggregatorHandle {
-        address,
-        service,
-        stop,
-        server: Some(server),
-    })
+    Ok(Started { address, service })
 }

@@ -13,6 +13,7 @@ use mach_jsonrpc::http::{Access, Limits};
 use mach_jsonrpc::{self as jsonrpc, codes, RpcError};
 use mach_keys::BlsSignature;
 use mach_primitives::rpc::{self, methods, InitOperatorResponse, SignedTaskResponseReply};
+use mach_runtime::Supervisor;
 use serde_json::Value;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -131,11 +132,16 @@ async fn handle(State(agg): State<Aggregator>, body: BodyBytes) -> Response {
     jsonrpc::http::reply(answer)
 }
 
-/// Binds the server; it runs until `stop` turns true.
+/// The name of the JSON-RPC server's critical task.
+pub const AGGREGATOR_SERVER: &str = "aggregator JSON-RPC server";
+
+/// Binds the server and spawns it under `supervisor` as the critical task [`AGGREGATOR_SERVER`];
+/// it runs until the supervisor's shutdown token is cancelled, then waits for the task actors
+/// (which stop on the same token) so that the store is closed when the supervisor is done.
 pub async fn serve(
     agg: Aggregator,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), std::io::Error> {
+    supervisor: &mut Supervisor,
+) -> Result<SocketAddr, std::io::Error> {
     let config = agg.config();
     let listen = &config.aggregator_jsonrpc_server_ip_port_address;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
@@ -151,14 +157,23 @@ pub async fn serve(
     };
     let limits =
         Limits::from_env().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let app = Router::new().route("/", post(handle)).with_state(agg);
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = jsonrpc::http::serve(listener, app, access, limits, shutdown).await {
-            tracing::error!(error = %e, "aggregator server failed");
+    let app = Router::new()
+        .route("/", post(handle))
+        .with_state(agg.clone());
+    let shutdown = supervisor.shutdown();
+    supervisor.spawn(AGGREGATOR_SERVER, async move {
+        let served = jsonrpc::http::serve(
+            listener,
+            app,
+            access,
+            limits,
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
+        if shutdown.is_cancelled() {
+            agg.stopped().await;
         }
+        served
     });
-    Ok((address, task))
+    Ok(address)
 }

@@ -24,6 +24,7 @@ use mach_chain::quorum::{self as l1, AlertHeader, AvsContracts, OperatorKeys};
 use mach_chain::{ChainError, Connection};
 use mach_keys::BlsSignature;
 use mach_primitives::rpc::AlertTaskInfo;
+use mach_runtime::{Shutdown, Supervisor};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -105,10 +106,11 @@ struct Inner {
     latest: Mutex<Option<(u32, Instant)>>,
     /// When the unsigned-task limit was last reported.
     evictions_reported: Mutex<Option<Instant>>,
-    /// Actors and the pruner, so that shutting down can wait for them.
+    /// The actors, so that shutting down can wait for them.
     tasks: TaskTracker,
     next_actor: AtomicU64,
-    stop: watch::Receiver<bool>,
+    /// The supervisor's token: the actors stop on it.
+    shutdown: Shutdown,
 }
 
 /// How long a read of the latest L1 block serves as the reference block of new tasks.
@@ -117,6 +119,10 @@ const REFERENCE_BLOCK_REUSE: Duration = Duration::from_secs(1);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How often an idle actor checks whether anyone still waits on it.
 const ACTOR_IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// The name of the critical task that forgets unsigned tasks past their time and prunes the
+/// store.
+pub const TASK_PRUNER: &str = "task pruner";
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -211,12 +217,14 @@ pub struct Resolved {
 
 impl Aggregator {
     /// Checks the chain against the configuration (chain IDs, confirmer key, thresholds),
-    /// opens the store and resumes every unfinished task.
+    /// opens the store, resumes every unfinished task and spawns the pruner as the critical
+    /// task [`TASK_PRUNER`] under `supervisor`. The actors (one per open alert, not critical
+    /// tasks) stop on the supervisor's shutdown token; [`Aggregator::stopped`] waits for them.
     pub async fn start(
         config: AggregatorConfig,
         conn: Connection,
         avs: AvsContracts,
-        stop: watch::Receiver<bool>,
+        supervisor: &mut Supervisor,
     ) -> Result<Self, AggregatorError> {
         if conn.chain_id != config.layer1_chain_id {
             return Err(ChainError::Refused(format!(
@@ -286,7 +294,7 @@ impl Aggregator {
             evictions_reported: Mutex::default(),
             tasks: TaskTracker::new(),
             next_actor: AtomicU64::new(0),
-            stop,
+            shutdown: supervisor.shutdown(),
         });
         for record in unfinished {
             tracing::info!(
@@ -298,14 +306,11 @@ impl Aggregator {
             );
             spawn_actor(&inner, record);
         }
+        // Weak: the service (and its store) lives as long as its handles, not its pruner.
         let pruner = Arc::downgrade(&inner);
-        let mut stop = inner.stop.clone();
-        inner.tasks.spawn(async move {
+        supervisor.spawn_loop(TASK_PRUNER, async move {
             loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(PRUNE_EVERY) => {}
-                    _ = stop.wait_for(|s| *s) => break,
-                }
+                tokio::time::sleep(PRUNE_EVERY).await;
                 let Some(inner) = pruner.upgrade() else { break };
                 prune(&inner);
             }
@@ -313,8 +318,8 @@ impl Aggregator {
         Ok(Self { inner })
     }
 
-    /// Waits until every actor and background task has ended (after the stop signal), so that
-    /// the store is closed once the last handle of the service is dropped.
+    /// Waits until every actor has ended (after the shutdown token is cancelled), so that the
+    /// store is closed once the last handle of the service is dropped.
     pub async fn stopped(&self) {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
@@ -427,7 +432,7 @@ impl Aggregator {
                     result?;
                     break handle.status;
                 }
-                _ if *inner.stop.borrow() || attempts >= 3 => {
+                _ if inner.shutdown.is_cancelled() || attempts >= 3 => {
                     return Err(AggregatorError::Stopping)
                 }
                 _ => continue,
@@ -658,13 +663,13 @@ fn new_actor(
 
 /// Runs `actor` until it retires or the aggregator stops.
 fn run_actor(inner: &Arc<Inner>, actor: Actor, receiver: mpsc::Receiver<SignRequest>) {
-    // The stop signal ends an actor at whatever it awaits, as a crash would: what it stored is
-    // what a restart resumes from.
-    let mut stop = inner.stop.clone();
+    // The shutdown token ends an actor at whatever it awaits, as a crash would: what it stored
+    // is what a restart resumes from.
+    let shutdown = inner.shutdown.clone();
     inner.tasks.spawn(async move {
         tokio::select! {
             _ = actor.run(receiver) => {}
-            _ = stop.wait_for(|s| *s) => {}
+            _ = shutdown.cancelled() => {}
         }
     });
 }

@@ -28,6 +28,11 @@ pub struct Connection {
     pub url: String,
 }
 
+/// The transaction signer of an ECDSA key (from a key file, [`mach_keys::open_ecdsa`]).
+pub fn signer(key: &mach_keys::EcdsaSecretKey) -> PrivateKeySigner {
+    PrivateKeySigner::from_signing_key(key.signing_key().clone())
+}
+
 /// Connects to `url` with `signer` and checks the endpoint answers.
 pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<Connection, ChainError> {
     let parsed: url::Url = url

@@ -6,13 +6,22 @@
 //! - [`operators`]: onboard operators with stake through the real registration code paths.
 //! - [`rollup`]: a rollup sequencer on anvil (Ethereum or OP Stack rules) whose every block
 //!   validates strictly, under a random load, with malicious-sequencer faults on demand.
+//! - [`up`]: the devnet supervisor (`mach devnet up`): chains, deployment, operators, and the
+//!   roles started as `mach` processes from their own files, with a control endpoint for faults.
+//! - [`record`]: the files a running devnet keeps in its directory (`devnet.json`,
+//!   `faults.json`, `processes.json`, `devnet.pid`).
+//! - [`control`]: `mach devnet down | fault | status` against a running devnet.
 
 pub mod anvil;
+pub mod control;
 pub mod deploy;
 pub mod operators;
+pub mod record;
 pub mod rollup;
+pub mod up;
 
 pub use anvil::{Anvil, AnvilConfig, AnvilError};
 pub use deploy::{deploy, DeployConfig};
 pub use operators::onboard_operator;
 pub use rollup::{FaultKind, Network, Produced, Rollup, RollupConfig, RollupError};
+pub use up::UpConfig;

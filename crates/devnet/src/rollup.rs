@@ -54,7 +54,7 @@
 //!   keeps the base fee at the rule's fixed point while blocks stay at or under the gas target.
 //! - Deposit receipts carry the sender's nonce after the deposit, not before it as the OP Stack
 //!   has it, and its receipts root commits to that: the genesis says so with the test-chain
-//!   quirk `quirkDepositReceiptNonceAfter` (pinned by a test in `crates/verifier/tests/
+//!   quirk `quirkDepositReceiptNonceAfter` (pinned by a test in `crates/verifier-live/tests/it/
 //!   follow_op.rs`).
 //! - It does not insert the L1 attributes deposit, nor order deposits first. [`Rollup`] is the
 //!   sequencer that does, as above. Deposits go in with `eth_sendTransaction` and the deposit
@@ -1481,8 +1481,8 @@ fn block_ref(number: u64, hash: B256) -> String {
     format!("#{number}({}…)", hash.get(..10).unwrap_or(&hash))
 }
 
-/// A JSON-RPC quantity (`"0x…"`).
-fn hex_u64(value: &Value) -> Option<u64> {
+/// A JSON-RPC quantity (`"0x…"`), as anvil answers `eth_blockNumber` or `txpool_status`.
+pub fn hex_u64(value: &Value) -> Option<u64> {
     u64::from_str_radix(value.as_str()?.strip_prefix("0x")?, 16).ok()
 }
 

@@ -5,7 +5,7 @@ use crate::state::{FinalityState, Head, L1Alert};
 use alloy::primitives::Address;
 use mach_chain::quorum::{AlertSink, ConfirmedAlert};
 use mach_chain::Connection;
-use mach_verifier::live::follow::{follow, Follower, OnError, Outcome, OutcomeSink, Pace};
+use mach_verifier_live::follow::{follow, Follower, OnError, Outcome, OutcomeSink, Pace};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -16,13 +16,6 @@ pub type Shared = Arc<Mutex<FinalityState>>;
 /// Locks the state (a panicked holder leaves it usable).
 pub fn lock(state: &Shared) -> std::sync::MutexGuard<'_, FinalityState> {
     state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 /// Validates the rollup block by block from after `start` (or where the verifier's store
@@ -68,7 +61,7 @@ impl OutcomeSink for Verdicts {
                         number: block.number,
                         hash: block.hash,
                     },
-                    Some(now_ms()),
+                    Some(mach_runtime::now_ms()),
                 );
                 Ok(())
             }
@@ -85,7 +78,12 @@ impl OutcomeSink for Verdicts {
                     hash: block.hash,
                 };
                 lock(&self.state)
-                    .record_invalid(head, &error.to_string(), message_hash, now_ms())
+                    .record_invalid(
+                        head,
+                        &error.to_string(),
+                        message_hash,
+                        mach_runtime::now_ms(),
+                    )
                     .map(|_| ())
             }
             Outcome::Reorg(ancestor) => lock(&self.state).rewind(ancestor.number),
@@ -145,7 +143,7 @@ impl AlertSink for FinalitySink {
             })
             .collect();
         let current = mach_chain::quorum::current_alerts(l1, self.service_manager).await;
-        let mut recorded = lock(&self.state).record_l1_alerts(alerts, head, now_ms());
+        let mut recorded = lock(&self.state).record_l1_alerts(alerts, head, mach_runtime::now_ms());
         match current {
             Ok(current) => {
                 if let Err(e) = lock(&self.state).record_current(&current) {

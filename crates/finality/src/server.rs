@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use mach_jsonrpc::{codes, Body, Call, RpcError};
+use mach_jsonrpc::{codes, Body, Call, CallError, RpcError};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,7 +75,8 @@ struct Ctx {
     options: Options,
     metrics: crate::metrics::RpcMetrics,
     state: Shared,
-    http: reqwest::Client,
+    /// The rollup's JSON-RPC, for forwarded bodies and the server's own calls.
+    rollup: mach_jsonrpc::Client,
     heads: watch::Receiver<Option<Head>>,
 }
 
@@ -87,16 +88,12 @@ pub fn router(
     state: Shared,
     heads: watch::Receiver<Option<Head>>,
 ) -> Result<Router, prometheus::Error> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap_or_default();
+    let rollup = mach_jsonrpc::Client::new(&options.rollup_url, Duration::from_secs(60));
     let ctx = Arc::new(Ctx {
         options,
         metrics: crate::metrics::RpcMetrics::new()?,
         state,
-        http,
+        rollup,
         heads,
     });
     Ok(Router::new()
@@ -303,21 +300,14 @@ async fn send(ctx: &Ctx, body: &Value) -> Result<Value, RpcError> {
     let unavailable = |e: String| {
         RpcError::new(
             ROLLUP_UNAVAILABLE,
-            format!(
-                "the rollup RPC {} did not answer: {e}",
-                ctx.options.rollup_url
-            ),
+            format!("the rollup RPC did not answer: {e}"),
         )
     };
-    ctx.http
-        .post(&ctx.options.rollup_url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?
-        .json::<Value>()
-        .await
-        .map_err(|e| unavailable(e.to_string()))
+    match ctx.rollup.forward(body).await {
+        Ok(Some(answer)) => Ok(answer),
+        Ok(None) => Err(unavailable("it answered nothing".into())),
+        Err(e) => Err(unavailable(e.to_string())),
+    }
 }
 
 /// Replaces the block tags MACH answers for (`safe`, `finalized` as configured) with its block
@@ -419,38 +409,22 @@ async fn block_status(ctx: &Ctx, params: &Value) -> Result<Value, RpcError> {
 
 /// One call to the rollup, for the server's own use.
 async fn rollup(ctx: &Ctx, method: &str, params: Value) -> Result<Value, RpcError> {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let unavailable = |e: String| {
         RpcError::new(
             ROLLUP_UNAVAILABLE,
-            format!(
-                "the rollup RPC {} did not answer {method}: {e}",
-                ctx.options.rollup_url
-            ),
+            format!("the rollup RPC did not answer {method}: {e}"),
         )
     };
-    let response: Value = ctx
-        .http
-        .post(&ctx.options.rollup_url)
-        .json(&request)
-        .send()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?
-        .json()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    if let Some(error) = response.get("error") {
+    match ctx.rollup.call::<Value>(method, params).await {
+        Ok(result) => Ok(result),
         // The rollup answered, refusing the call: its error (e.g. invalid params) is the
         // client's to see, not an outage.
-        return Err(match serde_json::from_value::<RpcError>(error.clone()) {
-            Ok(mut refused) => {
-                refused.message = format!("the rollup RPC refused {method}: {}", refused.message);
-                refused
-            }
-            Err(_) => unavailable(error.to_string()),
-        });
+        Err(CallError::Rpc { mut error, .. }) => {
+            error.message = format!("the rollup RPC refused {method}: {}", error.message);
+            Err(error)
+        }
+        Err(e) => Err(unavailable(e.to_string())),
     }
-    Ok(response.get("result").cloned().unwrap_or(Value::Null))
 }
 
 /// WebSocket: JSON-RPC over the socket, plus `eth_subscribe("machFinalizedHeads")`, which sends

@@ -11,9 +11,9 @@ use crate::{FinalityState, Options};
 use alloy::primitives::Address;
 use mach_jsonrpc::http::{Access, Limits};
 use mach_runtime::Supervisor;
-use mach_verifier::live::follow::Follower;
-use mach_verifier::live::VerifierConfig;
 use mach_verifier::ChainRules;
+use mach_verifier_live::follow::Follower;
+use mach_verifier_live::VerifierConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,7 @@ fn failed(what: &str, e: impl std::fmt::Display) -> StartError {
 }
 
 /// Starts the service under `supervisor` and returns the address the server listens on. The
-/// caller runs the supervisor (`supervisor.run().await`).
+/// caller runs the supervisor (`supervisor.run_until(mach_runtime::signal()).await`, with the signal taken before starting).
 pub async fn start(
     settings: Settings,
     supervisor: &mut Supervisor,
@@ -85,7 +85,7 @@ pub async fn start(
             .map_err(|e| failed("cannot load the finality state", e))?,
     ));
     let interval = Duration::from_millis(verifier.collector.interval_ms);
-    let store = mach_verifier::live::store::Store::open(&db.join("verifier"))
+    let store = mach_verifier_live::store::Store::open(&db.join("verifier"))
         .map_err(|e| failed("cannot open the verifier's store", e))?;
     let resumed = store
         .last_validated()

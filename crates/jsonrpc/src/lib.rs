@@ -1,14 +1,16 @@
 //! Just enough JSON-RPC 2.0 over HTTP for MACH's servers (node, proxy, aggregator) and their
 //! clients: parsing a request body (single or batch) into calls with proper error objects,
-//! answering a whole body through one dispatch function, and a small client.
+//! answering a whole body through one dispatch function, and the workspace's one outgoing
+//! client ([`client`], on alloy's transport).
 
+pub mod client;
 pub mod http;
+
+pub use client::{CallError, Client, Retry};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 /// Standard and MACH error codes.
 pub mod codes {
@@ -180,93 +182,10 @@ pub fn object_param<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T,
         .map_err(|e| RpcError::new(codes::INVALID_PARAMS, format!("invalid params: {e}")))
 }
 
-/// A JSON-RPC client over HTTP.
-#[derive(Clone, Debug)]
-pub struct Client {
-    url: String,
-    http: reqwest::Client,
-    next_id: std::sync::Arc<AtomicU64>,
-}
-
-/// Why a call failed: the transport, or an error object from the server.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    /// The server could not be reached or answered something that is not JSON-RPC.
-    #[error("{url}: {reason}")]
-    Transport {
-        /// The endpoint.
-        url: String,
-        /// What happened.
-        reason: String,
-    },
-    /// The server answered with an error object.
-    #[error("{url} answered {error}")]
-    Rpc {
-        /// The endpoint.
-        url: String,
-        /// The error object.
-        error: RpcError,
-    },
-}
-
-impl Client {
-    /// A client for `url` with a per-call timeout.
-    pub fn new(url: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .unwrap_or_default();
-        Self {
-            url: url.to_string(),
-            http,
-            next_id: Default::default(),
-        }
-    }
-
-    /// The endpoint.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Calls `method` with `params` and decodes the result.
-    pub async fn call<T: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        params: Value,
-    ) -> Result<T, CallError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
-        let transport = |reason: String| CallError::Transport {
-            url: self.url.clone(),
-            reason,
-        };
-        let reply: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| transport(format!("not a JSON-RPC response: {e}")))?;
-        if let Some(error) = reply.get("error") {
-            let error = serde_json::from_value(error.clone())
-                .unwrap_or_else(|_| RpcError::new(codes::INTERNAL_ERROR, error.to_string()));
-            return Err(CallError::Rpc {
-                url: self.url.clone(),
-                error,
-            });
-        }
-        let result = reply.get("result").cloned().unwrap_or(Value::Null);
-        serde_json::from_value(result)
-            .map_err(|e| transport(format!("unexpected result for {method}: {e}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn malformed_bodies_become_errors() {

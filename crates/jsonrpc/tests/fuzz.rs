@@ -6,17 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mach_jsonrpc::{answer_body, codes, object_param, parse_body, Body, Call, RpcError};
+use mach_test_support::fuzz::config;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn config(cases: u32) -> ProptestConfig {
-    // No regression files: this suite may only add `tests/fuzz.rs`.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Any JSON value, at most four levels deep.
 fn json_value() -> impl Strategy<Value = Value> {

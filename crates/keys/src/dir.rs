@@ -1,7 +1,7 @@
 //! The key directory: where key files live, how they are named, how they are written safely.
 
-use crate::file::{KeyFile, PublicKeyInfo};
-use crate::{KeyError, KeyType};
+use crate::file::{KeyFile, PublicKeyInfo, SecretKey};
+use crate::{KeyError, KeyType, PasswordSource};
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -35,6 +35,47 @@ pub struct KeyListing {
     pub path: PathBuf,
     /// The public part, or why it could not be read.
     pub public: Result<PublicKeyInfo, String>,
+}
+
+impl KeyListing {
+    /// The listing as a table (`mach keys list`): a header line, then one aligned line per
+    /// key with its name, type, address or public key, and operator ID.
+    pub fn table(keys: &[KeyListing]) -> String {
+        let rows: Vec<[String; 4]> = keys
+            .iter()
+            .map(|k| {
+                let (public, operator_id) = match &k.public {
+                    Ok(PublicKeyInfo::Ecdsa { address }) => (address.to_string(), "-".to_string()),
+                    Ok(PublicKeyInfo::Bls { public_key }) => {
+                        (public_key.to_string(), public_key.operator_id().to_string())
+                    }
+                    Err(reason) => (format!("(unreadable: {reason})"), "-".to_string()),
+                };
+                [k.name.clone(), k.key_type.to_string(), public, operator_id]
+            })
+            .collect();
+        let header = ["NAME", "TYPE", "ADDRESS / PUBLIC KEY", "OPERATOR ID"].map(String::from);
+        let mut widths = header.clone().map(|h| h.len());
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        let mut table = String::new();
+        for row in std::iter::once(&header).chain(&rows) {
+            table += &format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2]
+            );
+        }
+        table
+    }
 }
 
 /// A directory of key files.
@@ -101,6 +142,27 @@ impl KeyDir {
             let _ = std::fs::remove_file(&path);
             return Err(KeyError::Write { path, source });
         }
+        Ok(path)
+    }
+
+    /// Encrypts `key` into the new key file `name`, with a new password from `password` (the
+    /// empty one refused unless `allow_empty`). A taken name fails before a password is asked
+    /// for. Returns the file's path.
+    pub fn create(
+        &self,
+        name: &str,
+        key: &SecretKey,
+        password: &PasswordSource,
+        allow_empty: bool,
+    ) -> Result<PathBuf, KeyError> {
+        let key_type = key.key_type();
+        let path = self.file_path(name, key_type)?;
+        if path.exists() {
+            return Err(KeyError::AlreadyExists { path });
+        }
+        let contents = key.encrypt(&password.new_key(allow_empty)?)?;
+        let path = self.write_new(name, key_type, &contents)?;
+        tracing::info!(file = %path.display(), key_type = key_type.flag(), "key file written");
         Ok(path)
     }
 

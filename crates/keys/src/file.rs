@@ -11,7 +11,7 @@
 use crate::bls::{BlsSecretKey, G1PublicKey};
 use crate::ecdsa::EcdsaSecretKey;
 use crate::keystore::{self, CryptoError, CryptoJson};
-use crate::{KeyError, KeyType};
+use crate::{KeyError, KeyType, PasswordSource};
 use alloy_primitives::Address;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -224,6 +224,100 @@ impl KeyFile {
             reason: format!("decrypts to an unusable key ({e})"),
         }
     }
+}
+
+/// A private key of either type, as `mach keys` creates, imports, shows and exports them.
+#[derive(Clone)]
+pub enum SecretKey {
+    /// The operator's Ethereum account key.
+    Ecdsa(EcdsaSecretKey),
+    /// The AVS signing key.
+    Bls(BlsSecretKey),
+}
+
+impl SecretKey {
+    /// A fresh random key of `key_type`.
+    pub fn random(key_type: KeyType) -> Self {
+        match key_type {
+            KeyType::Ecdsa => Self::Ecdsa(EcdsaSecretKey::random()),
+            KeyType::Bls => Self::Bls(BlsSecretKey::random()),
+        }
+    }
+
+    /// A private key as given to `mach keys import`: hex for ECDSA, hex (`0x…`) or a decimal
+    /// scalar for BLS.
+    pub fn parse(key_type: KeyType, text: &str) -> Result<Self, KeyError> {
+        Ok(match key_type {
+            KeyType::Ecdsa => Self::Ecdsa(EcdsaSecretKey::from_hex(text)?),
+            KeyType::Bls => Self::Bls(BlsSecretKey::from_str_scalar(text)?),
+        })
+    }
+
+    /// Reads and decrypts the key file at `path` ([`open_ecdsa`], [`open_bls`]).
+    pub fn open(
+        key_type: KeyType,
+        path: &Path,
+        password_file: Option<PathBuf>,
+    ) -> Result<Self, KeyError> {
+        Ok(match key_type {
+            KeyType::Ecdsa => Self::Ecdsa(open_ecdsa(path, password_file, None)?),
+            KeyType::Bls => Self::Bls(open_bls(path, password_file, None)?),
+        })
+    }
+
+    /// Which type of key it is.
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            Self::Ecdsa(_) => KeyType::Ecdsa,
+            Self::Bls(_) => KeyType::Bls,
+        }
+    }
+
+    /// The bytes of a new key file holding the key under `password`.
+    pub fn encrypt(&self, password: &str) -> Result<Vec<u8>, KeyError> {
+        match self {
+            Self::Ecdsa(key) => encrypt_ecdsa(key, password),
+            Self::Bls(key) => encrypt_bls(key, password),
+        }
+    }
+
+    /// The private key in clear text: ECDSA as `0x` hex, BLS as a decimal scalar.
+    pub fn reveal(&self) -> zeroize::Zeroizing<String> {
+        match self {
+            Self::Ecdsa(key) => key.to_hex(),
+            Self::Bls(key) => key.to_decimal(),
+        }
+    }
+}
+
+/// Reads the ECDSA key file at `path` and decrypts it. The password: `password_file` if given,
+/// else `password` (a value read from an env file), else `OPERATOR_ECDSA_KEY_PASSWORD`, else a
+/// prompt on a terminal ([`PasswordSource`]). The file is parsed first, so a wrong or broken
+/// file is reported before a password is asked for.
+pub fn open_ecdsa(
+    path: &Path,
+    password_file: Option<PathBuf>,
+    password: Option<String>,
+) -> Result<EcdsaSecretKey, KeyError> {
+    let file = KeyFile::read(path, Some(KeyType::Ecdsa))?;
+    let password = PasswordSource::new(KeyType::Ecdsa, password_file)
+        .with_password(password)
+        .unlock(path)?;
+    file.decrypt_ecdsa(&password)
+}
+
+/// Reads the BLS key file at `path` and decrypts it, with the password found as for
+/// [`open_ecdsa`] (`OPERATOR_BLS_KEY_PASSWORD` in the environment).
+pub fn open_bls(
+    path: &Path,
+    password_file: Option<PathBuf>,
+    password: Option<String>,
+) -> Result<BlsSecretKey, KeyError> {
+    let file = KeyFile::read(path, Some(KeyType::Bls))?;
+    let password = PasswordSource::new(KeyType::Bls, password_file)
+        .with_password(password)
+        .unlock(path)?;
+    file.decrypt_bls(&password)
 }
 
 /// The bytes of a new ECDSA key file in geth's layout.

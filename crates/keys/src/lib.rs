@@ -18,7 +18,7 @@ pub use bls::{BlsSecretKey, BlsSignature, G1PublicKey, G2PublicKey};
 pub use dir::{default_key_dir, KeyDir, KeyListing};
 pub use ecdsa::EcdsaSecretKey;
 pub use error::KeyError;
-pub use file::{KeyFile, PublicKeyInfo};
+pub use file::{open_bls, open_ecdsa, KeyFile, PublicKeyInfo, SecretKey};
 pub use password::PasswordSource;
 
 use std::fmt;

@@ -4,7 +4,7 @@
 use crate::config::{AvsConfig, NodeConfig};
 use crate::health::{Health, ServiceStatus};
 use crate::metrics::Metrics;
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::primitives::{Address, B256};
 use axum::body::Bytes as BodyBytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,21 +13,20 @@ use axum::routing::{get, post};
 use axum::Router;
 use mach_chain::AvsAddresses;
 use mach_contracts::MachServiceManager;
-use mach_jsonrpc::http::{Access, Limits};
+use mach_jsonrpc::http::Access;
 use mach_jsonrpc::{self as jsonrpc, codes, CallError, Client, RpcError};
 use mach_keys::BlsSecretKey;
 use mach_primitives::alert::Alert;
 use mach_primitives::rpc::{
-    self, methods, AlertResponse, AlertTaskInfo, HealthCheckParams, InitOperatorParams,
-    InitOperatorResponse, SignedTaskResponseReply,
+    self, api, methods, AlertResponse, HealthCheckParams, InitOperatorParams, ProcessSignedParams,
 };
+use mach_runtime::{Running, Stopped, Supervisor};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 /// Why the node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +72,19 @@ struct Inner {
     metrics: Metrics,
 }
 
-/// A running node. Dropping it (or [`NodeHandle::shutdown`]) stops its servers.
+/// Where a node started by [`start_supervised`] listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// Where the alert JSON-RPC server listens.
+    pub alert_addr: SocketAddr,
+    /// Where the node API listens, when enabled.
+    pub api_addr: Option<SocketAddr>,
+    /// Where the metrics server listens, when enabled.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// A node running in-process under a supervisor of its own ([`start`]). Dropping it (or
+/// [`NodeHandle::shutdown`]) stops its servers.
 #[derive(Debug)]
 pub struct NodeHandle {
     /// Where the alert JSON-RPC server listens.
@@ -82,30 +93,21 @@ pub struct NodeHandle {
     pub api_addr: Option<SocketAddr>,
     /// Where the metrics server listens, when enabled.
     pub metrics_addr: Option<SocketAddr>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    running: Running,
 }
 
 impl NodeHandle {
     /// Stops the servers and waits for them.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
+    pub async fn shutdown(self) {
+        if let Err(e) = self.running.stop().await {
+            tracing::warn!(error = %e, "the node had stopped before");
         }
     }
 
-    /// Waits until the servers stop (they run until shut down).
-    pub async fn wait(mut self) {
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for NodeHandle {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
+    /// Waits until the node stops, which it does only when one of its servers ends on its own
+    /// (the error naming it) or another holder of its token stops it.
+    pub async fn wait(self) -> Result<(), Stopped> {
+        self.running.wait().await
     }
 }
 
@@ -115,10 +117,38 @@ const AGGREGATOR_TIMEOUT: Duration = Duration::from_secs(120);
 /// Pause between attempts to announce the operator to an unavailable aggregator.
 const INIT_RETRY: Duration = Duration::from_secs(10);
 
-/// Starts the node: checks on L1 that the operator is registered with every AVS under the BLS
-/// key's operator ID (refusing to start otherwise), binds its servers and announces the operator
-/// to each aggregator (retrying in the background while one is unavailable).
+/// The name of the alert server's critical task.
+pub const ALERT_SERVER: &str = "alert server";
+/// The name of the node API server's critical task.
+pub const NODE_API_SERVER: &str = "node API server";
+/// The name of the metrics server's critical task.
+pub const METRICS_SERVER: &str = "metrics server";
+
+/// [`start_supervised`] under a supervisor of the node's own, running in the background: for
+/// in-process callers (tests, benchmarks). `mach node` uses [`start_supervised`].
 pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, NodeError> {
+    let mut supervisor = Supervisor::new();
+    let started = start_supervised(config, bls, &mut supervisor).await?;
+    Ok(NodeHandle {
+        alert_addr: started.alert_addr,
+        api_addr: started.api_addr,
+        metrics_addr: started.metrics_addr,
+        running: supervisor.run_in_background(),
+    })
+}
+
+/// Starts the node under `supervisor`: checks on L1 that the operator is registered with every
+/// AVS under the BLS key's operator ID (refusing to start otherwise), binds its servers and
+/// spawns them as critical tasks ([`ALERT_SERVER`], and [`NODE_API_SERVER`] and
+/// [`METRICS_SERVER`] when enabled), and announces the operator to each aggregator in the
+/// background (retrying while one is unavailable; not critical: an announcer ends once the
+/// aggregator answered). Everything stops on the supervisor's shutdown token; the caller runs
+/// the supervisor.
+pub async fn start_supervised(
+    config: NodeConfig,
+    bls: BlsSecretKey,
+    supervisor: &mut Supervisor,
+) -> Result<Started, NodeError> {
     let operator_id = bls.operator_id();
     tracing::info!(operator = %config.operator_address, operator_id = %operator_id, avs = config.avs.len(), "Start operator");
     let conn = mach_chain::connect_read_only(&config.eth_rpc_url, config.operator_address).await?;
@@ -145,45 +175,49 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
         metrics: Metrics::new(env!("CARGO_PKG_VERSION"))?,
     });
 
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
     let bind = |what: &'static str, addr: SocketAddr| async move {
-        TcpListener::bind(addr)
+        let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| NodeError::Bind { what, addr, source })
+            .map_err(|source| NodeError::Bind { what, addr, source })?;
+        let local =
+            listener
+                .local_addr()
+                .map_err(|source| NodeError::Bind { what, addr, source })?;
+        Ok::<_, NodeError>((listener, local))
     };
+    // Every listener is bound before any server is spawned: a refusal leaves nothing running.
+    let (alert_listener, alert_addr) =
+        bind("alert server, OPERATOR_SERVER_URL", config.server_addr).await?;
+    let api = match config.node_api_addr {
+        Some(addr) => Some(bind("node API, NODE_API_URL", addr).await?),
+        None => None,
+    };
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(bind("metrics, EIGEN_METRICS_URL", addr).await?),
+        None => None,
+    };
+    let limits = config.http_limits.clone();
+    let shutdown = supervisor.shutdown();
 
-    let alert_listener = bind("alert server, OPERATOR_SERVER_URL", config.server_addr).await?;
-    let alert_addr = alert_listener
-        .local_addr()
-        .map_err(|source| NodeError::Bind {
-            what: "alert server",
-            addr: config.server_addr,
-            source,
-        })?;
     let alert_router = Router::new()
         .route("/", post(alert_root))
         .route("/{avs}", post(alert_path))
         .with_state(inner.clone());
     tracing::info!(address = %alert_addr, "start rpc server for got alert");
-    let limits = config.http_limits.clone();
-    tasks.push(serve(
-        alert_listener,
-        alert_router,
-        config.server_access.clone(),
-        limits.clone(),
-        stopped.clone(),
-    ));
+    supervisor.spawn(
+        ALERT_SERVER,
+        jsonrpc::http::serve(
+            alert_listener,
+            alert_router,
+            config.server_access.clone(),
+            limits.clone(),
+            shutdown.clone().cancelled_owned(),
+        ),
+    );
     inner.health.set_alert_server(ServiceStatus::Up);
 
     let mut api_addr = None;
-    if let Some(addr) = config.node_api_addr {
-        let listener = bind("node API, NODE_API_URL", addr).await?;
-        let local = listener.local_addr().map_err(|source| NodeError::Bind {
-            what: "node API",
-            addr,
-            source,
-        })?;
+    if let Some((listener, local)) = api {
         tracing::info!(address = %local, "Starting node api server at address {local}");
         let router = Router::new()
             .route("/eigen/node", get(api_node))
@@ -191,76 +225,58 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
             .route("/eigen/node/services", get(api_services))
             .route("/eigen/node/services/{id}/health", get(api_service_health))
             .with_state(inner.clone());
-        tasks.push(serve(
-            listener,
-            router,
-            Access::any(),
-            limits.clone(),
-            stopped.clone(),
-        ));
+        supervisor.spawn(
+            NODE_API_SERVER,
+            jsonrpc::http::serve(
+                listener,
+                router,
+                Access::any(),
+                limits.clone(),
+                shutdown.clone().cancelled_owned(),
+            ),
+        );
         api_addr = Some(local);
     }
 
     let mut metrics_addr = None;
-    if let Some(addr) = config.metrics_addr {
-        let listener = bind("metrics, EIGEN_METRICS_URL", addr).await?;
-        let local = listener.local_addr().map_err(|source| NodeError::Bind {
-            what: "metrics",
-            addr,
-            source,
-        })?;
+    if let Some((listener, local)) = metrics_listener {
         tracing::info!(address = %local, "Starting metrics server at port {}", local.port());
         let router = Router::new()
             .route("/metrics", get(metrics))
             .with_state(inner.clone());
-        tasks.push(serve(
-            listener,
-            router,
-            Access::any(),
-            limits.clone(),
-            stopped.clone(),
-        ));
+        supervisor.spawn(
+            METRICS_SERVER,
+            jsonrpc::http::serve(
+                listener,
+                router,
+                Access::any(),
+                limits,
+                shutdown.clone().cancelled_owned(),
+            ),
+        );
         metrics_addr = Some(local);
     }
 
     for name in inner.avs.keys().cloned().collect::<Vec<_>>() {
         let inner = inner.clone();
-        let mut stopped = stopped.clone();
-        tasks.push(tokio::spawn(async move {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
             loop {
-                if init_operator(&inner, &name).await {
-                    break;
+                tokio::select! {
+                    announced = init_operator(&inner, &name) => if announced { break },
+                    _ = shutdown.cancelled() => break,
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(INIT_RETRY) => {}
-                    _ = stopped.changed() => break,
+                    _ = shutdown.cancelled() => break,
                 }
             }
-        }));
+        });
     }
-    Ok(NodeHandle {
+    Ok(Started {
         alert_addr,
         api_addr,
         metrics_addr,
-        stop,
-        tasks,
-    })
-}
-
-fn serve(
-    listener: TcpListener,
-    router: Router,
-    access: Access,
-    limits: Limits,
-    mut stopped: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        if let Err(e) = jsonrpc::http::serve(listener, router, access, limits, shutdown).await {
-            tracing::error!(error = %e, "server stopped");
-        }
     })
 }
 
@@ -327,10 +343,7 @@ async fn init_operator(inner: &Inner, name: &str) -> bool {
         registry_coordinator: avs.addresses.registry_coordinator,
     };
     let started = Instant::now();
-    let result: Result<InitOperatorResponse, CallError> = avs
-        .aggregator
-        .call(methods::INIT_OPERATOR, params.to_params())
-        .await;
+    let result = avs.aggregator.request(api::INIT_OPERATOR, &params).await;
     inner
         .metrics
         .observe_rpc(methods::INIT_OPERATOR, "aggregator", started.elapsed());
@@ -493,9 +506,9 @@ async fn handle_alert(
     };
 
     let started = Instant::now();
-    let task: Result<AlertTaskInfo, CallError> = avs
+    let task = avs
         .aggregator
-        .call(methods::CREATE_TASK, json!([message_hash.0]))
+        .request(api::CREATE_TASK, &message_hash)
         .await;
     inner
         .metrics
@@ -513,16 +526,14 @@ async fn handle_alert(
 
     let signature = inner.bls.sign(&task.sign_hash());
     let started = Instant::now();
-    let reply: Result<SignedTaskResponseReply, CallError> = avs
+    let signed = ProcessSignedParams {
+        alert_info: task,
+        signature: signature.to_bytes().to_vec(),
+        operator_id: inner.bls.operator_id().0,
+    };
+    let reply = avs
         .aggregator
-        .call(
-            methods::PROCESS_SIGNED_TASK_RESPONSE,
-            json!([
-                task,
-                Bytes::from(signature.to_bytes().to_vec()),
-                Bytes::from(inner.bls.operator_id().0.to_vec())
-            ]),
-        )
+        .request(api::PROCESS_SIGNED_TASK_RESPONSE, &signed)
         .await;
     inner.metrics.observe_rpc(
         methods::PROCESS_SIGNED_TASK_RESPONSE,
@@ -541,13 +552,13 @@ async fn handle_alert(
     tracing::info!(
         avs = name,
         message_hash = %message_hash,
-        task_index = task.task_index,
-        reference_block = task.reference_block_number,
+        task_index = signed.alert_info.task_index,
+        reference_block = signed.alert_info.reference_block_number,
         tx_hash = %reply.tx_hash,
         "alert signed"
     );
     Ok(AlertResponse {
-        task_index: task.task_index,
+        task_index: signed.alert_info.task_index,
         tx_hash: reply.tx_hash,
         alert_hash: message_hash.0,
     })

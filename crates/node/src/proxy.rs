@@ -7,15 +7,20 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use axum::Router;
-use mach_jsonrpc::{self as jsonrpc, codes, Body, RpcError};
+use mach_jsonrpc::{self as jsonrpc, codes, Body, CallError, RpcError};
 use mach_primitives::rpc::methods;
+use mach_runtime::{Running, Stopped, Supervisor};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// How long the node may take to answer a forwarded call (an alert waits for its L1
+/// confirmation).
+const NODE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// `operator_proxy.yaml`.
 #[derive(Clone, Debug, Deserialize)]
@@ -68,33 +73,57 @@ impl ProxyConfig {
 struct Inner {
     config: ProxyConfig,
     avs_names: Vec<String>,
-    node: jsonrpc::Client,
-    http: reqwest::Client,
+    /// The node's endpoint of each AVS (`<generic_operator_addr>/<avs_name>`).
+    nodes: HashMap<String, jsonrpc::Client>,
 }
 
-/// A running proxy; dropping it stops it.
+/// A proxy running in-process under a supervisor of its own ([`start`]); dropping it (or
+/// [`ProxyHandle::shutdown`]) stops it.
+#[derive(Debug)]
 pub struct ProxyHandle {
     /// Where it listens.
     pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    running: Running,
 }
 
 impl ProxyHandle {
-    /// Waits until the server stops.
-    pub async fn wait(mut self) {
-        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
-        let _ = task.await;
+    /// Stops the server and waits for it.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.running.stop().await {
+            tracing::warn!(error = %e, "the proxy had stopped before");
+        }
+    }
+
+    /// Waits until the server stops, which it does only when it ends on its own (the error
+    /// naming it) or another holder of its token stops it.
+    pub async fn wait(self) -> Result<(), Stopped> {
+        self.running.wait().await
     }
 }
 
-impl Drop for ProxyHandle {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+/// The name of the proxy server's critical task.
+pub const PROXY_SERVER: &str = "proxy server";
 
-/// Starts the proxy for the AVSs named in `avs_names` (from `avs_configs.json`).
+/// [`start_supervised`] under a supervisor of the proxy's own, running in the background: for
+/// in-process callers. `mach proxy` uses [`start_supervised`].
 pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyHandle, String> {
+    let mut supervisor = Supervisor::new();
+    let addr = start_supervised(config, avs_names, &mut supervisor).await?;
+    Ok(ProxyHandle {
+        addr,
+        running: supervisor.run_in_background(),
+    })
+}
+
+/// Starts the proxy for the AVSs named in `avs_names` (from `avs_configs.json`) under
+/// `supervisor`: binds the listen address and spawns the server as the critical task
+/// [`PROXY_SERVER`], which stops on the supervisor's shutdown token. Returns where it listens;
+/// the caller runs the supervisor.
+pub async fn start_supervised(
+    config: ProxyConfig,
+    avs_names: Vec<String>,
+    supervisor: &mut Supervisor,
+) -> Result<SocketAddr, String> {
     let addr = config.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
@@ -110,12 +139,16 @@ pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyH
         },
         cors: rpc.rpc_cors.clone(),
     };
+    let node = config.generic_operator_addr.trim_end_matches('/');
+    let nodes = avs_names
+        .iter()
+        .map(|avs| {
+            let url = format!("{node}/{avs}");
+            (avs.clone(), jsonrpc::Client::new(&url, NODE_TIMEOUT))
+        })
+        .collect();
     let inner = Arc::new(Inner {
-        node: jsonrpc::Client::new(&config.generic_operator_addr, Duration::from_secs(180)),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(180))
-            .build()
-            .map_err(|e| e.to_string())?,
+        nodes,
         config,
         avs_names,
     });
@@ -124,14 +157,12 @@ pub async fn start(config: ProxyConfig, avs_names: Vec<String>) -> Result<ProxyH
         .route("/{avs}", post(route))
         .route("/", post(no_name))
         .with_state(inner);
-    let task = tokio::spawn(async move {
-        if let Err(e) =
-            jsonrpc::http::serve(listener, router, access, limits, std::future::pending()).await
-        {
-            tracing::error!(error = %e, "proxy stopped");
-        }
-    });
-    Ok(ProxyHandle { addr: local, task })
+    let shutdown = supervisor.shutdown().cancelled_owned();
+    supervisor.spawn(
+        PROXY_SERVER,
+        jsonrpc::http::serve(listener, router, access, limits, shutdown),
+    );
+    Ok(local)
 }
 
 async fn no_name() -> Json<Value> {
@@ -219,28 +250,36 @@ async fn forward_call(inner: &Inner, avs: &str, call: jsonrpc::Call) -> Value {
             object.remove("id");
         }
     }
-    let url = format!("{}/{avs}", inner.node.url().trim_end_matches('/'));
-    match inner.http.post(&url).json(&body).send().await {
-        Ok(response) => match response.json::<Value>().await {
-            Ok(reply) => reply,
-            Err(e) => jsonrpc::response(
-                call.id,
-                Err(RpcError::new(
-                    codes::INTERNAL_ERROR,
-                    format!("the node answered something that is not JSON-RPC: {e}"),
-                )),
-            ),
-        },
-        Err(e) => {
-            tracing::warn!(avs, node = %url, error = %e, "node unreachable");
+    let Some(node) = inner.nodes.get(avs) else {
+        let error = RpcError::new(codes::UNKNOWN_AVS, format!("unknown AVS {avs:?}"));
+        return jsonrpc::response(call.id, Err(error));
+    };
+    match node.forward(&body).await {
+        Ok(Some(reply)) => reply,
+        Ok(None) => jsonrpc::response(
+            call.id,
+            Err(RpcError::new(
+                codes::INTERNAL_ERROR,
+                "the node answered nothing",
+            )),
+        ),
+        Err(CallError::Transport { url, reason }) => {
+            tracing::warn!(avs, node = %url, error = %reason, "node unreachable");
             jsonrpc::response(
                 call.id,
                 Err(RpcError::new(
                     codes::INTERNAL_ERROR,
-                    format!("the operator node at {url} is unreachable: {e}"),
+                    format!("the operator node at {url} is unreachable: {reason}"),
                 )),
             )
         }
+        Err(e) => jsonrpc::response(
+            call.id,
+            Err(RpcError::new(
+                codes::INTERNAL_ERROR,
+                format!("the node answered something that is not JSON-RPC: {e}"),
+            )),
+        ),
     }
 }
 

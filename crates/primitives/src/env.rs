@@ -1,10 +1,12 @@
 //! `.env` files as the reference deployment writes them (`env.example`, `env.opt-example`):
 //! `KEY=value` lines, `#` comments, optional `export`, single quotes taken literally, double
 //! quotes with `\"` escapes, and `${VAR}` / `$VAR` expanded from earlier lines or the process
-//! environment, the way docker compose and `run.sh` read them.
+//! environment, the way docker compose and `run.sh` read them. [`Env`] is an env file merged
+//! with the process environment, as every role reads its settings.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// A line that is not `KEY=value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,9 +175,125 @@ pub fn format_env(comment: Option<&str>, vars: &[(&str, String)]) -> Result<Stri
     Ok(text)
 }
 
+/// A settings problem: an env file that cannot be read or parsed, or a variable missing or
+/// malformed; the message names the file or variable and the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError(pub String);
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Settings from an operator `.env` file and the process environment, the way the reference
+/// deployment reads them: a variable set in the environment wins over the file (docker compose's
+/// rule), so secrets can stay out of the file.
+#[derive(Debug, Default)]
+pub struct Env {
+    file: Option<PathBuf>,
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// Loads `path`, or `default` when no path is given and that file exists, or nothing.
+    pub fn load(path: Option<&Path>, default: &str) -> Result<Self, EnvError> {
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(default)).filter(|p| p.is_file()),
+        };
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| EnvError(format!("cannot read env file {}: {e}", path.display())))?;
+        let vars = parse_env(&text, &|name| std::env::var(name).ok())
+            .map_err(|e| EnvError(format!("env file {}: {e}", path.display())))?;
+        Ok(Self {
+            file: Some(path),
+            vars,
+        })
+    }
+
+    /// The variable from the environment, else from the file; empty values count as set.
+    pub fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.vars.get(name).cloned())
+    }
+
+    /// The variable, non-empty, or an error naming it and where it is read from.
+    pub fn require(&self, name: &str) -> Result<String, EnvError> {
+        match self.get(name).filter(|v| !v.trim().is_empty()) {
+            Some(value) => Ok(value.trim().to_string()),
+            None => Err(EnvError(format!(
+                "{name} is not set: {}",
+                self.where_to_set()
+            ))),
+        }
+    }
+
+    /// The variable parsed as `T`, if set and non-empty.
+    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, EnvError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|e| EnvError(format!("{name}={v:?} is invalid: {e}"))),
+        }
+    }
+
+    fn where_to_set(&self) -> String {
+        match &self.file {
+            Some(file) => format!("set it in {} or the environment", file.display()),
+            None => "set it in the environment or pass --env-file FILE".into(),
+        }
+    }
+}
+
+/// Quorum numbers (`REG_QUORUM_NUMBERS`) from `0`, `0,1`, `0 1` or hex bytes `0x0001`.
+pub fn parse_quorums(text: &str) -> Result<Vec<u8>, EnvError> {
+    let text = text.trim();
+    let quorums: Vec<u8> = if let Some(hex) = text.strip_prefix("0x") {
+        alloy_primitives::hex::decode(hex)
+            .map_err(|e| EnvError(format!("quorum numbers {text:?} are not hex bytes: {e}")))?
+    } else {
+        text.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<u8>()
+                    .map_err(|e| EnvError(format!("quorum number {s:?} is not 0-191: {e}")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if quorums.is_empty() || quorums.iter().any(|q| *q > 191) {
+        return Err(EnvError(format!(
+            "quorum numbers {text:?}: give one or more of 0-191, e.g. 0 or 0,1"
+        )));
+    }
+    Ok(quorums)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quorum_forms() {
+        assert_eq!(parse_quorums("0").unwrap(), vec![0]);
+        assert_eq!(parse_quorums("0, 1").unwrap(), vec![0, 1]);
+        assert_eq!(parse_quorums("0x0001").unwrap(), vec![0, 1]);
+        assert!(parse_quorums("").is_err());
+        assert!(parse_quorums("300").is_err());
+        assert!(parse_quorums("0xzz").is_err());
+    }
 
     #[test]
     fn written_values_read_back_exactly() {

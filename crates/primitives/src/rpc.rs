@@ -14,6 +14,7 @@
 use crate::alert::{Alert, MessageHash};
 use alloy_primitives::{Address, Bytes, B256, U256};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::marker::PhantomData;
 
 /// JSON-RPC method names.
 pub mod methods {
@@ -31,6 +32,110 @@ pub mod methods {
     pub const CREATE_TASK: &str = "aggregator_createTask";
     /// Node → aggregator: submit the operator's signature for a task.
     pub const PROCESS_SIGNED_TASK_RESPONSE: &str = "aggregator_processSignedTaskResponse";
+}
+
+/// A method of one of the two APIs, declared once for its server and its clients: its name,
+/// what it is sent (`P`, written as the wire format's positional params by [`Params`]) and what
+/// it answers (`R`). The constants are in [`api`].
+pub struct Method<P, R> {
+    name: &'static str,
+    types: PhantomData<fn(&P) -> R>,
+}
+
+impl<P, R> Method<P, R> {
+    const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            types: PhantomData,
+        }
+    }
+
+    /// The method's name on the wire.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl<P, R> Clone for Method<P, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P, R> Copy for Method<P, R> {}
+
+impl<P, R> std::fmt::Debug for Method<P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Params as a client sends them: the positional JSON array of the wire format.
+pub trait Params {
+    /// The `params` member of the request.
+    fn to_params(&self) -> serde_json::Value;
+}
+
+/// The methods of both APIs with their types: what typed clients call and servers dispatch on.
+pub mod api {
+    use super::*;
+
+    /// Verifier → node, see [`methods::ALERT_BLOCK_MISMATCH`].
+    pub const ALERT_BLOCK_MISMATCH: Method<BlockMismatchParams, AlertResponse> =
+        Method::new(methods::ALERT_BLOCK_MISMATCH);
+    /// Verifier → node, see [`methods::ALERT_BLOCK_HASH`].
+    pub const ALERT_BLOCK_HASH: Method<BlockHashParams, AlertResponse> =
+        Method::new(methods::ALERT_BLOCK_HASH);
+    /// Verifier → node, see [`methods::ALERT_BLOCK_OUTPUT_ORACLE_MISMATCH`].
+    pub const ALERT_BLOCK_OUTPUT_ORACLE_MISMATCH: Method<
+        OutputOracleMismatchParams,
+        AlertResponse,
+    > = Method::new(methods::ALERT_BLOCK_OUTPUT_ORACLE_MISMATCH);
+    /// Verifier → node, see [`methods::HEALTH_CHECK`]; the node answers `null`.
+    pub const HEALTH_CHECK: Method<HealthCheckParams, serde_json::Value> =
+        Method::new(methods::HEALTH_CHECK);
+    /// Node → aggregator, see [`methods::INIT_OPERATOR`].
+    pub const INIT_OPERATOR: Method<InitOperatorParams, InitOperatorResponse> =
+        Method::new(methods::INIT_OPERATOR);
+    /// Node → aggregator, see [`methods::CREATE_TASK`]: the alert's message hash.
+    pub const CREATE_TASK: Method<MessageHash, AlertTaskInfo> = Method::new(methods::CREATE_TASK);
+    /// Node → aggregator, see [`methods::PROCESS_SIGNED_TASK_RESPONSE`].
+    pub const PROCESS_SIGNED_TASK_RESPONSE: Method<ProcessSignedParams, SignedTaskResponseReply> =
+        Method::new(methods::PROCESS_SIGNED_TASK_RESPONSE);
+}
+
+/// The alert and work-proof params: one object, the only param.
+macro_rules! object_params {
+    ($($name:ty),*) => {$(
+        impl Params for $name {
+            fn to_params(&self) -> serde_json::Value {
+                serde_json::json!([self])
+            }
+        }
+    )*};
+}
+
+object_params!(
+    BlockMismatchParams,
+    BlockHashParams,
+    OutputOracleMismatchParams,
+    HealthCheckParams
+);
+
+impl Params for MessageHash {
+    fn to_params(&self) -> serde_json::Value {
+        serde_json::json!([self.0])
+    }
+}
+
+impl Params for ProcessSignedParams {
+    fn to_params(&self) -> serde_json::Value {
+        serde_json::json!([
+            self.alert_info,
+            Bytes::from(self.signature.clone()),
+            Bytes::from(self.operator_id.to_vec()),
+        ])
+    }
 }
 
 /// Params of `alert_blockMismatch`.
@@ -102,8 +207,8 @@ impl OutputOracleMismatchParams {
 /// Params of `health_check`: the verifier has validated up to this block.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheckParams {
-    /// Which AVS; may also come from the URL path.
-    #[serde(default)]
+    /// Which AVS; may also come from the URL path (then left out of the request).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub avs_name: String,
     /// Hash of the newest validated block.
     pub block_hash: B256,
@@ -151,9 +256,8 @@ pub struct InitOperatorParams {
     pub registry_coordinator: Address,
 }
 
-impl InitOperatorParams {
-    /// The positional JSON params.
-    pub fn to_params(&self) -> serde_json::Value {
+impl Params for InitOperatorParams {
+    fn to_params(&self) -> serde_json::Value {
         serde_json::json!([
             self.layer1_chain_id,
             self.chain_id,
@@ -389,5 +493,50 @@ mod tests {
         let array: SignedTaskResponseReply =
             serde_json::from_value(json!({"reply": true, "tx_hash": vec![9u8; 32]})).unwrap();
         assert_eq!(hex, array);
+    }
+
+    #[test]
+    fn typed_params_are_the_positional_wire_params() {
+        let hash = B256::repeat_byte(0xab);
+        assert_eq!(
+            api::CREATE_TASK.name(),
+            "aggregator_createTask",
+            "names come from `methods`"
+        );
+        assert_eq!(MessageHash(hash).to_params(), json!([hash]));
+        let work = HealthCheckParams {
+            avs_name: String::new(),
+            block_hash: hash,
+            block_number: U256::from(26),
+        };
+        assert_eq!(
+            work.to_params(),
+            json!([{"block_hash": hash, "block_number": "0x1a"}])
+        );
+        let named = HealthCheckParams {
+            avs_name: "soneium".into(),
+            ..work
+        };
+        assert_eq!(named.to_params()[0]["avs_name"], "soneium");
+        let alert = BlockHashParams {
+            avs_name: String::new(),
+            hash,
+        };
+        assert_eq!(alert.to_params(), json!([{"avs_name": "", "hash": hash}]));
+        let task = AlertTaskInfo {
+            alert_hash: hash,
+            quorum_numbers: vec![0],
+            quorum_threshold_percentages: vec![67],
+            task_index: 3,
+            reference_block_number: 9,
+        };
+        let signed = ProcessSignedParams {
+            alert_info: task.clone(),
+            signature: vec![1; 64],
+            operator_id: B256::repeat_byte(2),
+        };
+        let params = signed.to_params();
+        assert_eq!(params[1], json!(format!("0x{}", "01".repeat(64))));
+        assert_eq!(ProcessSignedParams::from_params(&params).unwrap(), signed);
     }
 }

@@ -13,21 +13,13 @@ use mach_primitives::rpc::{
     bytes_value, hash_value, AlertTaskInfo, BlockHashParams, BlockMismatchParams,
     HealthCheckParams, OutputOracleMismatchParams, ProcessSignedParams,
 };
+use mach_test_support::fuzz::config;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-
-fn config(cases: u32) -> ProptestConfig {
-    // No regression files: this suite may only add `tests/fuzz.rs`.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Values a byte string, hash or quantity field may be sent as, right and wrong.
 fn field_value() -> impl Strategy<Value = Value> {

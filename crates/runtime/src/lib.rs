@@ -12,12 +12,16 @@
 //! On a signal or a fault every task is told to stop through the token and given a grace period
 //! ([`Supervisor::with_grace`], 10 s by default) to finish; those still running after it are
 //! aborted, as a crash would end them.
+//!
+//! Code that embeds a role in a process it does not own (tests, benchmarks) has no signal to wait
+//! for: [`Supervisor::run_in_background`] runs the supervisor on a task of its own and returns a
+//! [`Running`] handle that stops it through the same token.
 
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
-use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
+use tokio::task::{AbortHandle, Id, JoinError, JoinHandle, JoinSet};
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
@@ -37,12 +41,15 @@ pub enum Stopped {
     },
 }
 
-/// The critical tasks of one process and the token that stops them.
+/// The critical tasks of one process and the token that stops them. Dropping it cancels the
+/// token and aborts the tasks.
 #[derive(Debug)]
 pub struct Supervisor {
     shutdown: Shutdown,
     tasks: JoinSet<Result<(), String>>,
     names: HashMap<Id, &'static str>,
+    /// Every critical task spawned, in spawn order, for [`Supervisor::abort_handle`].
+    spawned: Vec<(&'static str, AbortHandle)>,
     grace: Duration,
 }
 
@@ -59,6 +66,7 @@ impl Supervisor {
             shutdown: Shutdown::new(),
             tasks: JoinSet::new(),
             names: HashMap::new(),
+            spawned: Vec::new(),
             grace: DEFAULT_GRACE,
         }
     }
@@ -87,8 +95,25 @@ impl Supervisor {
             .tasks
             .spawn(async move { task.await.map_err(|e| e.to_string()) });
         self.names.insert(handle.id(), name);
+        self.spawned.push((name, handle.clone()));
         tracing::debug!(task = name, "started");
         handle
+    }
+
+    /// The names of the critical tasks spawned so far, in the order they were spawned.
+    pub fn task_names(&self) -> Vec<&'static str> {
+        self.spawned.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// A handle that aborts the critical task named `name` (the first spawned under that name),
+    /// or `None` if there is none. Aborting it ends it as a crash would: the supervisor reports
+    /// it ("was aborted") and stops the process. For whoever must end a task from outside the
+    /// role that spawned it, such as a test that checks a role reports a dead critical task.
+    pub fn abort_handle(&self, name: &str) -> Option<AbortHandle> {
+        self.spawned
+            .iter()
+            .find(|(spawned, _)| *spawned == name)
+            .map(|(_, handle)| handle.clone())
     }
 
     /// Spawns a critical loop that has no result of its own (a follow loop, a watcher): it runs
@@ -108,11 +133,16 @@ impl Supervisor {
         })
     }
 
-    /// Runs until Ctrl-C or SIGTERM (then `Ok`), or until a critical task ends on its own (then
-    /// the error naming it); either way every task is then stopped as described in the crate
-    /// notes.
-    pub async fn run(self) -> Result<(), Stopped> {
-        self.run_until(signal()).await
+    /// Runs the supervisor on a tokio task of its own, with no signal to wait for: it runs until
+    /// the returned handle (or anyone holding the token) stops it, or a critical task ends on
+    /// its own. For roles embedded in a process they do not own (tests, benchmarks).
+    pub fn run_in_background(self) -> Running {
+        let shutdown = self.shutdown();
+        let run = tokio::spawn(self.run_until(std::future::pending()));
+        Running {
+            shutdown,
+            run: Some(run),
+        }
     }
 
     /// [`Supervisor::run`] with `stop` in place of the process signals (tests, embedding).
@@ -145,6 +175,9 @@ impl Supervisor {
             }
         };
         self.stop_all().await;
+        if outcome.is_ok() {
+            tracing::info!("stopped");
+        }
         outcome
     }
 
@@ -196,21 +229,114 @@ impl Supervisor {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM (`docker stop`, Kubernetes): the one place processes wait for
-/// signals.
-pub async fn signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
+impl Drop for Supervisor {
+    /// A supervisor dropped without being run (its role failed to start, say) aborts its
+    /// critical tasks and cancels its token, so the tasks its roles started beside them (an
+    /// aggregator's alert actors, a node's announcers) stop too.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A supervisor running on a task of its own ([`Supervisor::run_in_background`]). Dropping it
+/// starts the graceful shutdown without waiting for it.
+#[derive(Debug)]
+pub struct Running {
+    shutdown: Shutdown,
+    run: Option<JoinHandle<Result<(), Stopped>>>,
+}
+
+impl Running {
+    /// The supervisor's shutdown token.
+    pub fn shutdown_token(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Starts the graceful shutdown and waits until every task has stopped. `Err` if a critical
+    /// task had ended on its own before.
+    pub async fn stop(mut self) -> Result<(), Stopped> {
+        self.shutdown.cancel();
+        self.join().await
+    }
+
+    /// Waits until the supervisor stops: after [`Running::stop`] from another holder of the
+    /// token (`Ok`), or because a critical task ended on its own (the error naming it).
+    pub async fn wait(mut self) -> Result<(), Stopped> {
+        self.join().await
+    }
+
+    async fn join(&mut self) -> Result<(), Stopped> {
+        let Some(run) = self.run.take() else {
+            return Ok(());
+        };
+        match run.await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(Stopped::TaskEnded {
+                task: "the supervisor",
+                reason: if e.is_cancelled() {
+                    "was aborted".to_string()
+                } else {
+                    format!("panicked: {}", panic_message(e.into_panic()))
+                },
+            }),
         }
     }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A future that resolves on Ctrl-C (SIGINT) or SIGTERM (`docker stop`, Kubernetes): the one
+/// place processes wait for signals. The handlers are installed when this is called, not when
+/// the future is first polled, so a process takes it before it starts anything and a signal
+/// that arrives while it is still starting stops it in order instead of killing it. Call it
+/// inside the tokio runtime; pass it to [`Supervisor::run_until`].
+pub fn signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal as listen, SignalKind};
+    let listeners = listen(SignalKind::terminate()).and_then(|term| {
+        let interrupt = listen(SignalKind::interrupt())?;
+        Ok((term, interrupt))
+    });
+    async move {
+        match listeners {
+            Ok((mut term, mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the process in order");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch (0 on a clock set before 1970), for the times
+/// records and logs keep.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Runs `future` to completion on a new multi-threaded tokio runtime: how the synchronous entry
+/// points of `mach` (and the libraries' blocking wrappers) run their async work. A runtime that
+/// cannot start is an I/O error, converted into the future's error type.
+pub fn block_on<T, E, F>(future: F) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: From<std::io::Error>,
+{
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot start the async runtime: {e}"))
+    })?;
+    runtime.block_on(future)
 }
 
 /// The text of a panic payload (`panic!("…")` gives a `&str` or a `String`).
@@ -329,6 +455,59 @@ mod tests {
             }
         );
         assert!(stopped.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_task_aborted_by_name_is_reported() {
+        let mut supervisor = Supervisor::new();
+        let stopped = Arc::new(AtomicBool::new(false));
+        supervisor.spawn(
+            "server",
+            well_behaved(supervisor.shutdown(), stopped.clone()),
+        );
+        supervisor.spawn_loop("watcher", std::future::pending());
+        assert_eq!(supervisor.task_names(), ["server", "watcher"]);
+        assert!(supervisor.abort_handle("nothing").is_none());
+        supervisor.abort_handle("watcher").unwrap().abort();
+        let err = supervisor.run_until(never()).await.unwrap_err();
+        assert_eq!(
+            err,
+            Stopped::TaskEnded {
+                task: "watcher",
+                reason: "was aborted".into()
+            }
+        );
+        assert!(stopped.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_supervisor_in_the_background_stops_on_request_or_reports_a_fault() {
+        let mut supervisor = Supervisor::new();
+        let stopped = Arc::new(AtomicBool::new(false));
+        supervisor.spawn(
+            "server",
+            well_behaved(supervisor.shutdown(), stopped.clone()),
+        );
+        let running = supervisor.run_in_background();
+        assert!(!running.shutdown_token().is_cancelled());
+        running.stop().await.unwrap();
+        assert!(stopped.load(Ordering::SeqCst));
+
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn("loop", async { Err::<(), _>("disk full") });
+        let err = supervisor.run_in_background().wait().await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loop failed: disk full; the process stops rather than run without it"
+        );
+
+        // Dropping the handle stops the tasks too.
+        let mut supervisor = Supervisor::new();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let shutdown = supervisor.shutdown();
+        supervisor.spawn("server", well_behaved(shutdown.clone(), stopped.clone()));
+        drop(supervisor.run_in_background());
+        assert!(shutdown.is_cancelled());
     }
 
     #[tokio::test]

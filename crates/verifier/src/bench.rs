@@ -309,10 +309,9 @@ pub fn validate_real_block(
     };
     let mut best: Option<Duration> = None;
     for _ in 0..runs.max(1) {
-        let witness =
-            crate::live::witness::ExecutionWitness::from_preimages(fixture.witness.clone());
+        let witness = crate::witness::ExecutionWitness::from_preimages(fixture.witness.clone());
         let started = Instant::now();
-        let pre = crate::live::witness::WitnessState::new(&fixture.parent, witness);
+        let pre = crate::witness::WitnessState::new(&fixture.parent, witness);
         validate_block(
             &fixture.rules,
             &fixture.parent,

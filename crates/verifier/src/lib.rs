@@ -11,9 +11,14 @@
 //! verdict ([`BlockError::is_verdict`]).
 //!
 //! The pre-state is behind the [`PreState`] trait; [`InMemoryState`] implements it for the
-//! Ethereum test-suite runner and benchmarks, the live verifier over RPC proofs or an execution
-//! witness. [`payload`] builds an OP Stack block from the sequencer's payload attributes, which
-//! is how the real-block fixtures ([`fixture`]) are checked.
+//! Ethereum test-suite runner and benchmarks, [`witness::WitnessState`] over an execution
+//! witness, and the live verifier (`mach-verifier-live`) over RPC proofs. [`payload`] builds an
+//! OP Stack block from the sequencer's payload attributes, which is how the real-block fixtures
+//! ([`fixture`]) are checked.
+//!
+//! This crate does no I/O beyond reading fixture files: no async runtime, HTTP, database or
+//! metrics. The live service (follow loop, RPC client, store, alerts, metrics) is
+//! `mach-verifier-live`, built on it.
 
 pub mod bench;
 pub mod chain;
@@ -21,7 +26,6 @@ pub mod error;
 pub mod execute;
 pub mod fixture;
 pub mod header;
-pub mod live;
 pub mod op;
 pub mod payload;
 pub mod registry;
@@ -29,6 +33,7 @@ pub mod schedule;
 pub mod sparse_trie;
 pub mod state;
 pub mod validate;
+pub mod witness;
 
 pub use chain::{ChainConfigError, ChainRules};
 pub use error::BlockError;

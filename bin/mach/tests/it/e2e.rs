@@ -1,6 +1,7 @@
 //! End to end, as operators and an AVS team would run it: a deployment on anvil, three staked
 //! operators, `mach aggregator` and three `mach node` processes started from their own config
-//! files, and one invalid-block alert posted to every node over HTTP until it is confirmed on L1.
+//! files, and one invalid-block alert posted to every node over HTTP until it is confirmed on L1;
+//! and how the processes stop (SIGTERM, as `docker stop` and Kubernetes send it).
 
 use crate::support::{free_port, write_private};
 use alloy::primitives::{B256, U256};
@@ -73,6 +74,39 @@ struct NodeFiles {
     api_url: String,
 }
 
+/// `mach aggregator` from its config file in `dir` (next to `deployment.json`), confirming with
+/// the deployer's key (the confirmer); its process and URL once it answers.
+async fn start_aggregator(anvil: &Anvil, dir: &Path) -> (Proc, String) {
+    let aggregator_port = free_port();
+    let mut aggregator_config = mach_aggregator::AggregatorConfig::new(anvil.url(), 31_337, 1868);
+    aggregator_config.aggregator_jsonrpc_server_ip_port_address =
+        format!("127.0.0.1:{aggregator_port}");
+    aggregator_config.db_path = "aggregator-db".into();
+    aggregator_config
+        .save(&dir.join("aggregator.yaml"))
+        .unwrap();
+    let confirmer_key = format!(
+        "0x{}",
+        alloy::primitives::hex::encode(anvil.dev_signer(0).unwrap().to_bytes())
+    );
+    let mut aggregator = spawn(
+        &[
+            "aggregator",
+            "--config",
+            "aggregator.yaml",
+            "--avs-deployment",
+            "deployment.json",
+            "--private-key",
+            &confirmer_key,
+        ],
+        dir,
+        "aggregator",
+    );
+    let aggregator_url = format!("http://127.0.0.1:{aggregator_port}");
+    wait_http(&aggregator_url, "mach aggregator", &mut aggregator).await;
+    (aggregator, aggregator_url)
+}
+
 /// Writes one operator's `.env`, `avs_configs.json` and BLS key file, as the operator guide lays
 /// them out, and returns where its node will listen.
 fn node_files(
@@ -143,34 +177,7 @@ async fn an_alert_posted_to_three_nodes_is_confirmed_on_l1_once() {
         operators.push((signer.address(), bls));
     }
 
-    // The aggregator, from its config file, confirming with the deployer's key (the confirmer).
-    let aggregator_port = free_port();
-    let mut aggregator_config = mach_aggregator::AggregatorConfig::new(anvil.url(), 31_337, 1868);
-    aggregator_config.aggregator_jsonrpc_server_ip_port_address =
-        format!("127.0.0.1:{aggregator_port}");
-    aggregator_config.db_path = "aggregator-db".into();
-    aggregator_config
-        .save(&dir.path().join("aggregator.yaml"))
-        .unwrap();
-    let confirmer_key = format!(
-        "0x{}",
-        alloy::primitives::hex::encode(anvil.dev_signer(0).unwrap().to_bytes())
-    );
-    let mut aggregator = spawn(
-        &[
-            "aggregator",
-            "--config",
-            "aggregator.yaml",
-            "--avs-deployment",
-            "deployment.json",
-            "--private-key",
-            &confirmer_key,
-        ],
-        dir.path(),
-        "aggregator",
-    );
-    let aggregator_url = format!("http://127.0.0.1:{aggregator_port}");
-    wait_http(&aggregator_url, "mach aggregator", &mut aggregator).await;
+    let (aggregator, aggregator_url) = start_aggregator(&anvil, dir.path()).await;
 
     // Three nodes, each from its operator's .env and avs_configs.json.
     let mut nodes = Vec::new();
@@ -283,6 +290,95 @@ async fn a_node_for_an_operator_that_is_not_opted_in_refuses_to_start() {
         stderr.contains(&operator.to_string()) || stderr.contains(&format!("{operator:#x}")),
         "{stderr}"
     );
+}
+
+/// Sends SIGTERM to `proc` and waits (up to 30 s) for it to exit; returns its exit status and
+/// log.
+fn terminate(proc: &mut Proc, what: &str) -> (std::process::ExitStatus, String) {
+    let pid = proc.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success(), "kill -TERM {pid} ({what})");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = proc.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} did not exit within 30 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (
+        status,
+        std::fs::read_to_string(&proc.log).unwrap_or_default(),
+    )
+}
+
+/// SIGTERM stops `mach node` and `mach aggregator` in order: each stops its servers and tasks
+/// through its supervisor's one shutdown token and exits 0, logging `stopping` and `stopped`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_node_and_the_aggregator_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
+    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
+    deployment
+        .save(&dir.path().join("deployment.json"))
+        .unwrap();
+    let signer = anvil.dev_signer(1).unwrap();
+    let bls = BlsSecretKey::random();
+    let stake = U256::from(100u64) * U256::from(10u64).pow(U256::from(18u64));
+    onboard_operator(&admin, &deployment, &signer, &bls, stake, &[0])
+        .await
+        .unwrap();
+
+    let (mut aggregator, aggregator_url) = start_aggregator(&anvil, dir.path()).await;
+
+    let files = node_files(
+        dir.path(),
+        0,
+        &anvil,
+        &deployment,
+        signer.address(),
+        &bls,
+        &aggregator_url,
+    );
+    let mut node = spawn(
+        &[
+            "node",
+            "--avs-config",
+            "avs_configs.json",
+            "--env-file",
+            ".env",
+        ],
+        &dir.path().join("operator0"),
+        "node",
+    );
+    wait_http(&files.api_url, "mach node", &mut node).await;
+    // The servers answer as soon as they are spawned; the supervisor starts waiting for the
+    // signal right after. Give it that moment, so SIGTERM finds the handler in place.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    for (proc, what) in [
+        (&mut node, "mach node"),
+        (&mut aggregator, "mach aggregator"),
+    ] {
+        let (status, log) = terminate(proc, what);
+        assert!(status.success(), "{what} exited with {status}:\n{log}");
+        let lines: Vec<&str> = log.lines().collect();
+        let stopping = lines.iter().position(|l| l.ends_with(" stopping"));
+        let stopped = lines.iter().position(|l| l.ends_with(" stopped"));
+        assert!(
+            matches!((stopping, stopped), (Some(a), Some(b)) if a < b),
+            "{what} did not log `stopping` then `stopped`:\n{log}"
+        );
+        assert!(!log.contains(" ERROR "), "{what}:\n{log}");
+    }
+    assert!(reqwest::get(&files.api_url).await.is_err());
+    assert!(reqwest::get(&aggregator_url).await.is_err());
 }
 
 /// Runs futures concurrently and collects their outputs in order.

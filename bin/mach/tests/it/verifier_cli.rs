@@ -130,7 +130,7 @@ async fn the_verifier_follows_a_rollup_and_resumes_after_a_restart() {
         .local_addr()
         .unwrap()
         .port();
-    let mut config = mach_verifier::live::VerifierConfig::default();
+    let mut config = mach_verifier_live::VerifierConfig::default();
     config.collector.url = anvil.url().to_string();
     config.collector.interval_ms = 200;
     config.prometheus.port = metrics_port;
@@ -346,11 +346,11 @@ fn a_stale_genesis_stops_strict_and_safe_mode_before_any_rpc() {
         .port();
     let config = |mode: &str| {
         let path = dir.path().join(format!("{mode}.toml"));
-        let mut config = mach_verifier::live::VerifierConfig::default();
+        let mut config = mach_verifier_live::VerifierConfig::default();
         config.validator.mode = match mode {
-            "unsafe" => mach_verifier::live::Mode::Unsafe,
-            "safe" => mach_verifier::live::Mode::Safe,
-            "strict" => mach_verifier::live::Mode::Strict,
+            "unsafe" => mach_verifier_live::Mode::Unsafe,
+            "safe" => mach_verifier_live::Mode::Safe,
+            "strict" => mach_verifier_live::Mode::Strict,
             other => panic!("no mode {other:?}"),
         };
         config.collector.url = url.to_string();

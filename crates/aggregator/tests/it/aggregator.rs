@@ -11,6 +11,7 @@ use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};
 use mach_jsonrpc::{CallError, Client};
 use mach_keys::BlsSecretKey;
 use mach_primitives::rpc::{AlertTaskInfo, InitOperatorResponse, SignedTaskResponseReply};
+use mach_runtime::{Stopped, Supervisor};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -736,5 +737,89 @@ async fn signers_arriving_together_all_get_the_one_transaction() {
             (true, U256::from(u64::from(round) + 1))
         );
     }
+    handle.shutdown().await;
+}
+
+/// `mach aggregator` runs the aggregator under the process's supervisor: the JSON-RPC server and
+/// the pruner are critical tasks. When one dies the aggregator stops with an error naming it:
+/// the alert actors stop on the same token (a signer waiting on one is told to retry), and the
+/// store is closed for the restart, which resumes from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_critical_task_stops_the_aggregator_with_an_error_naming_it() {
+    use mach_aggregator::server::AGGREGATOR_SERVER;
+    use mach_aggregator::service::TASK_PRUNER;
+    let net = network().await;
+    let db = tempfile::tempdir().unwrap();
+    let conn = connect(net.anvil.url(), net.anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let mut supervisor = Supervisor::new();
+    let started = mach_aggregator::start_supervised(
+        config(&net, db.path(), |c| c.response_wait_seconds = 60),
+        conn,
+        &net.deployment.avs(),
+        &mut supervisor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(supervisor.task_names(), [TASK_PRUNER, AGGREGATOR_SERVER]);
+    let client = Client::new(
+        &format!("http://{}", started.address),
+        Duration::from_secs(60),
+    );
+
+    // One signer of three: below the threshold, it waits on the alert's actor.
+    let hash = B256::repeat_byte(0x91);
+    let task = create_task(&client, hash).await;
+    let signer = {
+        let url = format!("http://{}", started.address);
+        let (task, key) = (task.clone(), net.operators[0].1.clone());
+        tokio::spawn(
+            async move { sign(&Client::new(&url, Duration::from_secs(60)), &task, &key).await },
+        )
+    };
+    let stored = |service: &mach_aggregator::Aggregator| {
+        service
+            .task(&hash)
+            .unwrap()
+            .map_or(0, |record| record.signatures.len())
+    };
+    let waited = std::time::Instant::now();
+    while stored(&started.service) == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the signature was not stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(started.service.running_actors(), 1);
+
+    // The pruner dies (aborted as a crash would end it).
+    supervisor.abort_handle(TASK_PRUNER).unwrap().abort();
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(30),
+        supervisor.run_until(std::future::pending()),
+    )
+    .await
+    .expect("the aggregator stops by itself")
+    .unwrap_err();
+    assert_eq!(
+        stopped,
+        Stopped::TaskEnded {
+            task: TASK_PRUNER,
+            reason: "was aborted".into()
+        }
+    );
+    // The waiting signer was answered before the server closed: retry later.
+    assert_eq!(rpc_code(signer.await.unwrap()), error_codes::UNAVAILABLE);
+    assert!(client
+        .call::<AlertTaskInfo>("aggregator_createTask", json!([hash]))
+        .await
+        .is_err());
+
+    // The store was closed: a restart opens it and has the signature.
+    drop(started);
+    let (handle, _client) = start(&net, db.path(), |_| {}).await;
+    assert_eq!(stored(&handle.service), 1);
     handle.shutdown().await;
 }

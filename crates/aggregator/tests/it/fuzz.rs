@@ -5,6 +5,7 @@
 //! mach-primitives and mach-jsonrpc; `server::dispatch` needs a running chain.)
 
 use mach_aggregator::AggregatorConfig;
+use mach_test_support::fuzz::config;
 use proptest::prelude::*;
 
 const VALID: &str = "\
@@ -22,15 +23,6 @@ response_wait_seconds: 60
 pending_task_seconds: 120
 max_pending_tasks: 1024
 ";
-
-fn config(cases: u32) -> ProptestConfig {
-    // No regression files: this suite may only add `tests/it/fuzz.rs`.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// What `from_yaml` promises about a configuration it accepts.
 fn assert_checked(config: &AggregatorConfig) {

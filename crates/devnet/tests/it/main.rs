@@ -7,6 +7,6 @@
 mod deploy;
 mod rollup;
 
-/// The live-verifier tests' helpers, from `mach-verifier`'s `tests/it/support`.
-#[path = "../../../verifier/tests/it/support/mod.rs"]
+/// The live-verifier tests' helpers, from `mach-verifier-live`'s `tests/it/support`.
+#[path = "../../../verifier-live/tests/it/support/mod.rs"]
 mod support;

@@ -14,8 +14,8 @@ use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use mach_devnet::rollup::{FaultKind, Network, Rollup, RollupConfig, RollupError};
-use mach_verifier::live::follow::{Follower, Outcome};
 use mach_verifier::BlockError;
+use mach_verifier_live::follow::{Follower, Outcome};
 use serde_json::{json, Value};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

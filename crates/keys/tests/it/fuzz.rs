@@ -8,6 +8,7 @@ use mach_keys::keystore::{self, CipherParams, CryptoError, CryptoJson, KdfParams
 use mach_keys::{
     BlsSecretKey, BlsSignature, EcdsaSecretKey, G1PublicKey, KeyError, KeyFile, KeyType,
 };
+use mach_test_support::fuzz::config;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -18,15 +19,6 @@ const VENDORED: [&[u8]; 4] = [
     include_bytes!("../data/web3-spec-pbkdf2.json"),
     include_bytes!("../data/web3-spec-scrypt.json"),
 ];
-
-fn config(cases: u32) -> ProptestConfig {
-    // No regression files: this suite may only add `tests/it/fuzz.rs`.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 fn parse(bytes: &[u8], expected: Option<KeyType>) -> Result<KeyFile, KeyError> {
     KeyFile::parse(Path::new("fuzz.key.json"), bytes, expected)

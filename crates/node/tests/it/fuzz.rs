@@ -8,6 +8,7 @@
 use mach_node::config::{load_avs_configs, AvsConfig, NodeConfig};
 use mach_node::proxy::ProxyConfig;
 use mach_primitives::env::parse_env;
+use mach_test_support::fuzz::config;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -37,15 +38,6 @@ const VARS: [&str; 19] = [
     "MACH_HTTP_BODY_TIMEOUT_SECS",
     "MACH_HTTP_MAX_CONNECTIONS",
 ];
-
-fn config(cases: u32) -> ProptestConfig {
-    // No regression files: this suite may only add `tests/it/fuzz.rs`.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 /// Values a variable or a YAML field may hold, right and wrong.
 fn text_value() -> impl Strategy<Value = String> {

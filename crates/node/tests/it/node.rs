@@ -11,8 +11,10 @@ use mach_chain::{connect, Deployment};
 use mach_contracts::MachServiceManager;
 use mach_devnet::{deploy, Anvil, AnvilConfig, DeployConfig};
 use mach_keys::{BlsSecretKey, BlsSignature};
+use mach_node::node::{ALERT_SERVER, METRICS_SERVER, NODE_API_SERVER};
 use mach_node::{AvsConfig, NodeConfig};
 use mach_primitives::rpc::AlertTaskInfo;
+use mach_runtime::{Stopped, Supervisor};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -503,4 +505,50 @@ async fn web_pages_cannot_make_the_node_sign_and_undelivered_alerts_show_in_heal
     assert!(rpc(&alert_url, alert).await["result"].is_object());
     assert!(metrics().await.contains("eigen_performance_score 100"));
     node.shutdown().await;
+}
+
+/// `mach node` runs the node under the process's supervisor: its servers are critical tasks, and
+/// one that dies stops the node, the other servers with it, with an error naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_server_stops_the_node_with_an_error_naming_it() {
+    let chain = chain_with_operator(true).await;
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let aggregator = stand_in_aggregator(recorded.clone()).await;
+    let mut supervisor = Supervisor::new();
+    let started = mach_node::start_supervised(
+        config(&chain, &aggregator),
+        chain.bls.clone(),
+        &mut supervisor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        supervisor.task_names(),
+        [ALERT_SERVER, NODE_API_SERVER, METRICS_SERVER]
+    );
+    let api = format!("http://{}/eigen/node", started.api_addr.unwrap());
+    assert!(reqwest::get(&api).await.unwrap().status().is_success());
+
+    // The alert server dies (aborted as a crash would end it).
+    supervisor.abort_handle(ALERT_SERVER).unwrap().abort();
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(30),
+        supervisor.run_until(std::future::pending()),
+    )
+    .await
+    .expect("the node stops by itself")
+    .unwrap_err();
+    assert_eq!(
+        stopped,
+        Stopped::TaskEnded {
+            task: ALERT_SERVER,
+            reason: "was aborted".into()
+        }
+    );
+    assert_eq!(
+        stopped.to_string(),
+        "alert server was aborted; the process stops rather than run without it"
+    );
+    // The node does not serve on without it: the node API stopped too.
+    assert!(reqwest::get(&api).await.is_err());
 }

@@ -1,21 +1,23 @@
-//! Property tests for the verifier's decoders and configuration readers: RPC block JSON
-//! (`live::blocks::decode_block`), block RLP (`ChainBlock::decode`), trie nodes
-//! (`sparse_trie::SparseTrie`), execution witnesses (`live::witness::WitnessState`), the
-//! OP Stack block fixture reader, `mach-config.toml`, genesis and rollup configs, registry files
-//! and the Holocene / Jovian extra data. Inputs are arbitrary or mutations of real data from
-//! `tests/data`; every call must return a value or an error with a message, never panic.
+//! Property tests for the verifier's decoders and configuration readers: block RLP
+//! (`ChainBlock::decode`), trie nodes (`sparse_trie::SparseTrie`), execution witnesses
+//! (`witness::WitnessState`), the OP Stack block fixture reader, genesis and rollup configs,
+//! registry files and the Holocene / Jovian extra data. Inputs are arbitrary or mutations of real
+//! data from `tests/data`; every call must return a value or an error with a message, never
+//! panic. The live verifier's readers (RPC block JSON, `mach-config.toml`) are fuzzed in
+//! `mach-verifier-live`'s `tests/it/fuzz.rs`.
 
 use alloy_consensus::{Header, Sealed};
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_trie::nodes::{BranchNodeRef, ExtensionNodeRef, LeafNodeRef, RlpNode};
 use alloy_trie::{HashBuilder, Nibbles, TrieMask, EMPTY_ROOT_HASH};
+use mach_test_support::fuzz::{config, json_value, mutate_lines, scalar_text, set};
 use mach_verifier::fixture::{
     blockchain_tests::run_cases, op_stack::OpBlockFixture, read_json, run_file,
 };
 use mach_verifier::header::{holocene_params, jovian_params};
-use mach_verifier::live::{blocks::decode_block, witness::ExecutionWitness, witness::WitnessState};
-use mach_verifier::{live::VerifierConfig, ChainBlock, ChainRules, PreState, StateChanges};
+use mach_verifier::witness::{ExecutionWitness, WitnessState};
 use mach_verifier::{registry::Registry, schedule, sparse_trie::path_of, sparse_trie::SparseTrie};
+use mach_verifier::{ChainBlock, ChainRules, PreState, StateChanges};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{json, Value};
@@ -23,17 +25,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::LazyLock;
 
-const MACH_CONFIG: &str = include_str!("../data/mach-config.toml");
 const GENESIS: &str = include_str!("../data/soneium-genesis.json");
 const SUPERCHAIN: &str = include_str!("../../registry/mainnet/superchain.toml");
 const OP_MAINNET: &str = include_str!("../../registry/mainnet/op.toml");
 
-/// A real OP Sepolia block fixture (witness cut to four preimages), its chain's rules and
-/// parent header, and a real Cancun BlockchainTests case and its block's RLP.
+/// A real OP Sepolia block fixture (witness cut to four preimages) and its chain's rules, and a
+/// real Cancun BlockchainTests case and its block's RLP.
 struct Data {
     fixture: Value,
     rules: ChainRules,
-    parent: Header,
     cancun: ChainRules,
     cancun_rlp: Vec<u8>,
     cancun_case: Value,
@@ -50,51 +50,12 @@ static DATA: LazyLock<Data> = LazyLock::new(|| {
     let rlp = tests.as_object().unwrap().values().next().unwrap()["blocks"][0]["rlp"].clone();
     Data {
         rules: ChainRules::from_rollup_config(&fixture["rollup_config"]).unwrap(),
-        parent: serde_json::from_value(fixture["parent_header"].clone()).unwrap(),
         fixture,
         cancun: ChainRules::ethereum_network("Cancun").unwrap(),
         cancun_rlp: alloy_primitives::hex::decode(rlp.as_str().unwrap()).unwrap(),
         cancun_case: tests,
     }
 });
-
-fn config(cases: u32) -> ProptestConfig {
-    // No regression files: this suite may only add `tests/it/fuzz.rs`.
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<u64>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        "(0x)?[0-9a-f]{0,70}".prop_map(Value::String),
-        ".{0,12}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-zA-Z_]{1,8}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
-/// Sets (or with `None` removes) the member at a JSON pointer, if its parent exists.
-fn set(root: &mut Value, pointer: &str, new: Option<Value>) {
-    let (parent, key) = pointer.rsplit_once('/').unwrap();
-    if let Some(Value::Object(object)) = root.pointer_mut(parent) {
-        match new {
-            Some(value) => object.insert(key.to_string(), value),
-            None => object.remove(key),
-        };
-    }
-}
 
 /// Byte edits: replace, remove, insert, or cut at a position.
 fn edit(mut bytes: Vec<u8>, edits: &[(Index, u8, u8)]) -> Vec<u8> {
@@ -108,37 +69,6 @@ fn edit(mut bytes: Vec<u8>, edits: &[(Index, u8, u8)]) -> Vec<u8> {
         }
     }
     bytes
-}
-
-/// `text` with line `line` replaced by `key = value` (or `key: value`), then cut at `cut`.
-fn mutate_lines(text: &str, line: Index, value: &str, cut: Index, separator: &str) -> String {
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let i = line.index(lines.len());
-    let key = lines[i]
-        .split(separator)
-        .next()
-        .unwrap_or_default()
-        .trim_end()
-        .to_string();
-    lines[i] = format!("{key}{separator}{value}");
-    let text = lines.join("\n");
-    let mut end = cut.index(text.len() + 1);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
-}
-
-fn scalar_text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        any::<i64>().prop_map(|n| n.to_string()),
-        any::<u64>().prop_map(|n| n.to_string()),
-        Just("\"http://x\"".to_string()),
-        Just("\"/\"".to_string()),
-        Just("[]".to_string()),
-        Just("{}".to_string()),
-        "[ -~]{0,16}",
-    ]
 }
 
 /// A trie node and every node under it (children of 32 bytes or more by hash, shorter ones
@@ -199,32 +129,6 @@ fn encode(block: &ChainBlock) -> Vec<u8> {
     }
 }
 
-/// The fixture's parent header as `eth_getBlockByNumber(n, true)` answers for a block without
-/// transactions.
-fn rpc_block() -> Value {
-    let mut block = DATA.fixture["parent_header"].clone();
-    block["hash"] = json!(DATA.parent.hash_slow());
-    block["transactions"] = json!([]);
-    block["uncles"] = json!([]);
-    block["withdrawals"] = json!([]);
-    block
-}
-
-const BLOCK_FIELDS: [&str; 12] = [
-    "/hash",
-    "/number",
-    "/parentHash",
-    "/stateRoot",
-    "/extraData",
-    "/baseFeePerGas",
-    "/gasLimit",
-    "/logsBloom",
-    "/transactions",
-    "/withdrawals",
-    "/uncles",
-    "/parentBeaconBlockRoot",
-];
-
 const FIXTURE_FIELDS: [&str; 12] = [
     "/chain_id",
     "/block_number",
@@ -242,25 +146,6 @@ const FIXTURE_FIELDS: [&str; 12] = [
 
 proptest! {
     #![proptest_config(config(256))]
-
-    #[test]
-    fn rpc_blocks_decode_or_fail_cleanly(field in prop::sample::select(BLOCK_FIELDS.to_vec()), value in prop::option::of(json_value()), junk in json_value()) {
-        let number = DATA.parent.number;
-        let (block, claimed) = decode_block(&DATA.rules, number, rpc_block()).unwrap();
-        prop_assert_eq!(block.header(), &DATA.parent);
-        prop_assert_eq!(claimed, DATA.parent.hash_slow());
-        let mut mutated = rpc_block();
-        set(&mut mutated, field, value);
-        for (rules, value) in [(&DATA.rules, &mutated), (&DATA.cancun, &mutated), (&DATA.rules, &junk)] {
-            match decode_block(rules, number, value.clone()) {
-                Ok((block, claimed)) => {
-                    prop_assert_eq!(block.header().number, number);
-                    prop_assert_eq!(Some(claimed), serde_json::from_value(value["hash"].clone()).ok());
-                }
-                Err(e) => prop_assert!(!e.is_empty()),
-            }
-        }
-    }
 
     #[test]
     fn block_rlp_decodes_or_fails_cleanly(edits in prop::collection::vec((any::<Index>(), any::<u8>(), any::<u8>()), 1..4)) {
@@ -382,18 +267,6 @@ proptest! {
                 }
             }
             Err(e) => prop_assert!(!e.is_empty()),
-        }
-    }
-
-    #[test]
-    fn mach_config_text(line in any::<Index>(), value in scalar_text(), cut in any::<Index>(), text in "(?s).{0,120}") {
-        prop_assert!(VerifierConfig::from_toml(MACH_CONFIG).is_ok());
-        for text in [mutate_lines(MACH_CONFIG, line, &value, cut, " = "), text] {
-            match VerifierConfig::from_toml(&text) {
-                Ok(c) => prop_assert!(c.collector.max_fetcher > 0 && c.collector.interval_ms > 0
-                    && c.scheduler.verify_block_interval > 0 && c.prometheus.metrics_path.starts_with('/')),
-                Err(e) => prop_assert!(!e.to_string().is_empty()),
-            }
         }
     }
 
