@@ -6,6 +6,7 @@ use crate::rollup::FaultKind;
 use crate::up::validated;
 use alloy::primitives::B256;
 use anyhow::{Context, Result};
+use mach_primitives::rpc::{Method, Params};
 use serde::Serialize;
 use serde_json::json;
 use std::path::Path;
@@ -69,20 +70,27 @@ fn kill_leftovers(dir: &Path, record: Option<&DevnetRecord>) -> usize {
     alive.len()
 }
 
+/// The devnet control endpoint's one method: inject a fault of a kind, answered with the fault's
+/// record once the invalid block is mined.
+pub const FAULT: Method<FaultKind, FaultRecord> = Method::new("devnet_fault");
+
+impl Params for FaultKind {
+    fn to_params(&self) -> serde_json::Value {
+        json!([self.to_string()])
+    }
+}
+
 /// `mach devnet fault`: asks the sequencer of the devnet in `dir` to change the rollup's state
 /// between two blocks; returns the fault with the block that became invalid.
 pub async fn fault(dir: &Path, kind: FaultKind) -> Result<FaultRecord> {
     let record = record::load(dir)?;
     let client = mach_jsonrpc::Client::new(&record.control_url, Duration::from_secs(120));
-    client
-        .call("devnet_fault", json!([kind.to_string()]))
-        .await
-        .with_context(|| {
-            format!(
-                "the devnet's control endpoint {} did not inject the fault",
-                record.control_url
-            )
-        })
+    client.request(FAULT, &kind).await.with_context(|| {
+        format!(
+            "the devnet's control endpoint {} did not inject the fault",
+            record.control_url
+        )
+    })
 }
 
 /// `mach devnet status` (its `--json` form is this, serialized).

@@ -795,10 +795,11 @@ async fn control_call(
     params: &Value,
 ) -> Result<Value, mach_jsonrpc::RpcError> {
     use mach_jsonrpc::{codes, RpcError};
-    if method != "devnet_fault" {
+    let fault = super::control::FAULT.name();
+    if method != fault {
         return Err(RpcError::new(
             codes::METHOD_NOT_FOUND,
-            format!("no method {method}; the devnet control endpoint has devnet_fault"),
+            format!("no method {method}; the devnet control endpoint has {fault}"),
         ));
     }
     let kind = params

@@ -43,7 +43,9 @@ pub struct Method<P, R> {
 }
 
 impl<P, R> Method<P, R> {
-    const fn new(name: &'static str) -> Self {
+    /// Declares a method (other crates declare their own APIs this way, e.g. the devnet's
+    /// control endpoint).
+    pub const fn new(name: &'static str) -> Self {
         Self {
             name,
             types: PhantomData,
