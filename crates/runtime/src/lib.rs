@@ -2,8 +2,9 @@
 //! signals handled in one place, one way to shut down.
 //!
 //! A role spawns the tasks it cannot live without (a server, a follow loop, a watcher) with
-//! [`Supervisor::spawn`] and hands each the [`Shutdown`] token to stop on. [`Supervisor::run`]
-//! then waits for Ctrl-C or SIGTERM, or for the first critical task to end. A task that ends on
+//! [`Supervisor::spawn`] and hands each the [`Shutdown`] token to stop on.
+//! [`Supervisor::run_until`] then waits for [`signal`] (Ctrl-C or SIGTERM), or for the first
+//! critical task to end. A task that ends on
 //! its own (returns, fails or panics) while nobody asked it to is a fault: the supervisor stops
 //! the others and returns an error naming the task and why it ended, so the process exits
 //! non-zero with that message instead of serving on without it (a finality RPC whose L1 alert
@@ -28,7 +29,7 @@ pub use tokio_util::sync::CancellationToken as Shutdown;
 /// Default time the tasks get to finish once shutdown starts.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
-/// Why [`Supervisor::run`] ended other than by a requested shutdown.
+/// Why [`Supervisor::run_until`] ended other than by a requested shutdown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Stopped {
     /// A critical task ended on its own; `reason` says how.
@@ -145,7 +146,9 @@ impl Supervisor {
         }
     }
 
-    /// [`Supervisor::run`] with `stop` in place of the process signals (tests, embedding).
+    /// Runs until `stop` resolves (a process passes [`signal`]; tests and embedders their own
+    /// future), then `Ok`, or until a critical task ends on its own, then the error naming it;
+    /// either way every task is then stopped as described in the crate notes.
     pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> Result<(), Stopped> {
         let outcome = if self.tasks.is_empty() {
             tokio::select! {
