@@ -4,12 +4,14 @@
 
 NPM_STAMP := node_modules/.installed
 DEPLOY_STAMP := deploy/tools/.installed
+MOTO_STAMP := .tools/moto/.installed
 
 .PHONY: devnet test setup contracts lint build
 
 ## Install the pinned npm toolchain into ./node_modules (re-run when package-lock.json changes)
-## and the deploy checkers into deploy/tools (docker compose, helm, hadolint, kubernetes-validate).
-setup: $(NPM_STAMP) $(DEPLOY_STAMP)
+## and the deploy checkers into deploy/tools (docker compose, helm, hadolint, kubernetes-validate),
+## and moto's server into .tools/moto (the AWS KMS the signer tests use).
+setup: $(NPM_STAMP) $(DEPLOY_STAMP) $(MOTO_STAMP)
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -17,6 +19,9 @@ $(NPM_STAMP): package.json package-lock.json
 
 $(DEPLOY_STAMP): scripts/deploy-setup.sh deploy/tools/requirements.txt deploy/tools/package.json deploy/tools/package-lock.json
 	scripts/deploy-setup.sh
+
+$(MOTO_STAMP): scripts/moto-setup.sh scripts/moto-requirements.txt
+	scripts/moto-setup.sh
 
 ## A whole MACH network on this machine, in the foreground (Ctrl-C stops it). Options go in
 ## DEVNET_ARGS, e.g. `make devnet DEVNET_ARGS="--operators 10 --l2-network ethereum"`.

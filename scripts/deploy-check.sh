@@ -58,6 +58,24 @@ step "helm template $chart (values-soneium.yaml), validated against Kubernetes 1
 "$tools/bin/helm" template mach "$chart" -f "$chart/values-soneium.yaml" >"$tmp/rendered.yaml"
 # PodMonitor is a Prometheus Operator CRD without a bundled schema: check_files.py checks it.
 "$tools/.venv/bin/kubernetes-validate" --strict --quiet --no-warn -k 1.33.0 "$tmp/rendered.yaml"
+step "helm template $chart with the BLS key behind Cerberus (blsSigner.type=cerberus)"
+"$tools/bin/helm" template mach "$chart" -f "$chart/values-soneium.yaml" \
+  --set blsSigner.type=cerberus \
+  --set blsSigner.cerberus.url=https://cerberus.signers.svc:50051 \
+  --set-string blsSigner.cerberus.publicKeyG1=8000000000000000000000000000000000000000000000000000000000000001 \
+  --set secrets.cerberusApiKey=k --set-string secrets.cerberusCaPem=pem >"$tmp/cerberus.yaml"
+"$tools/.venv/bin/kubernetes-validate" --strict --quiet --no-warn -k 1.33.0 "$tmp/cerberus.yaml"
+for want in NODE_BLS_SIGNER NODE_BLS_CERBERUS_URL NODE_BLS_CERBERUS_API_KEY NODE_BLS_CERBERUS_CA_FILE cerberus_ca.pem; do
+  grep -q "$want" "$tmp/cerberus.yaml" || { echo "deploy-check: the Cerberus rendering lacks $want" >&2; exit 1; }
+done
+if grep -q "bls_key.json\|BLS_PRIVATE_KEY_PATH" "$tmp/cerberus.yaml"; then
+  echo "deploy-check: the Cerberus rendering still mounts or names a BLS key file" >&2
+  exit 1
+fi
+if "$tools/bin/helm" template mach "$chart" -f "$chart/values-soneium.yaml" --set blsSigner.type=cerberus >/dev/null 2>&1; then
+  echo "deploy-check: blsSigner.type=cerberus rendered without blsSigner.cerberus.url; it must fail with a message" >&2
+  exit 1
+fi
 # The chart must refuse to render without the operator's settings.
 if "$tools/bin/helm" template mach "$chart" >/dev/null 2>&1; then
   echo "deploy-check: the chart rendered without avsConfigs/operator settings; it must fail with a message" >&2

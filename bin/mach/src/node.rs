@@ -34,7 +34,8 @@ pub fn node(args: NodeArgs) -> Result<()> {
         let env = Env::load(args.env_file.as_deref(), ".env")?;
         let avs = mach_node::load_avs_configs(&args.avs_config)?;
         let config = mach_node::NodeConfig::from_vars(&|name| env.get(name), avs)?;
-        let bls = mach_keys::open_bls(&config.bls_key_file, None, config.bls_key_password.clone())?;
+        // The key file decrypted, or a Cerberus client (NODE_BLS_SIGNER), checked at start.
+        let bls = mach_node::BlsSigner::open(&config)?;
         let mut supervisor = mach_runtime::Supervisor::new();
         mach_node::start_supervised(config, bls, &mut supervisor).await?;
         Ok(supervisor.run_until(stop).await?)

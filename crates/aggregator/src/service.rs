@@ -253,8 +253,8 @@ impl Aggregator {
         let confirmer = l1::alert_confirmer(&conn, avs.service_manager).await?;
         if confirmer != conn.sender {
             return Err(ChainError::Refused(format!(
-                "the aggregator key {} is not the alert confirmer of the MachServiceManager ({confirmer}); use the confirmer's key or have the owner call setConfirmer({})",
-                conn.sender, conn.sender
+                "the aggregator's signer signs for {}, which is not the alert confirmer: the MachServiceManager at {} has alertConfirmer() {confirmer}, so confirmAlert would revert. Point the signer at {confirmer}'s key (--ecdsa-key-file / --private-key, or --signer aws-kms --kms-key-id / --signer web3signer --signer-address), or have the owner call setConfirmer({})",
+                conn.sender, avs.service_manager, conn.sender
             ))
             .into());
         }

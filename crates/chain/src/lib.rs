@@ -15,8 +15,10 @@ pub mod operator;
 pub mod optin;
 pub mod quorum;
 pub mod registration;
+pub mod signer;
 pub mod tx;
 
 pub use deployment::{AvsAddresses, Deployment};
 pub use error::ChainError;
+pub use signer::{EcdsaSigner, EcdsaSignerConfig, SignerError, Web3Signer};
 pub use tx::{connect, connect_read_only, signer, Connection};

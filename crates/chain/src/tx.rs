@@ -2,6 +2,7 @@
 //! is decoded and reported before anything is signed), send, wait for the receipt, and explain a
 //! revert in the contract's own words.
 
+use crate::signer::EcdsaSigner;
 use crate::ChainError;
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, Bytes, TxHash};
@@ -33,8 +34,10 @@ pub fn signer(key: &mach_keys::EcdsaSecretKey) -> PrivateKeySigner {
     PrivateKeySigner::from_signing_key(key.signing_key().clone())
 }
 
-/// Connects to `url` with `signer` and checks the endpoint answers.
-pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<Connection, ChainError> {
+/// Connects to `url` with `signer` (a [`PrivateKeySigner`] or any [`EcdsaSigner`]) and checks
+/// the endpoint answers.
+pub async fn connect(url: &str, signer: impl Into<EcdsaSigner>) -> Result<Connection, ChainError> {
+    let signer: EcdsaSigner = signer.into();
     let parsed: url::Url = url
         .parse()
         .map_err(|e: url::ParseError| ChainError::InvalidUrl {
@@ -43,7 +46,7 @@ pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<Connection, 
         })?;
     let sender = signer.address();
     let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
+        .wallet(EthereumWallet::new(signer))
         .connect_http(parsed)
         .erased();
     let chain_id = provider

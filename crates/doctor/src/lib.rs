@@ -120,7 +120,7 @@ pub async fn run(options: Options, mut on_check: impl FnMut(&Check)) -> Summary 
         sink: &mut on_check,
     };
     let env = check_env_file(&mut report, options.env_file.as_deref());
-    let bls_id = check_bls_key(&mut report, &env);
+    let bls_id = check_bls_signer(&mut report, &env);
     check_ecdsa_key(&mut report, &env);
     let avs = check_avs_config(&mut report, &env, options.avs_config);
     let node = check_node_settings(&mut report, &env, avs.clone());
@@ -199,6 +199,37 @@ fn read_key_file(path: &Path, var_name: &str, key_type: KeyType) -> Result<KeyFi
 }
 
 /// The BLS key file is present and its password decrypts it; returns the operator ID.
+/// The operator's BLS signer as `mach node` will open it (`NODE_BLS_SIGNER`): the key file, or a
+/// Cerberus remote signer's settings (whose reachability and key `mach node` proves at start
+/// against the registry). Returns the operator ID the signer stands for.
+fn check_bls_signer(report: &mut Report<'_>, env: &Env) -> Option<B256> {
+    match env.get("NODE_BLS_SIGNER").as_deref().map(str::trim) {
+        None | Some("keystore") => check_bls_key(report, env),
+        Some("cerberus") => {
+            let settings = mach_node::config::cerberus_settings(&|name| env.get(name));
+            report.record(
+                "BLS signer",
+                settings.map_err(|e| e.to_string()).map(|s| {
+                    let id = s.public_key_g1.operator_id().0;
+                    let detail = format!(
+                        "Cerberus at {} for G1 key {} (operator ID {id}); mach node checks at start that it answers and signs as the registered key",
+                        s.url,
+                        mach_node::cerberus::hex_g1(&s.public_key_g1),
+                    );
+                    (id, detail)
+                }),
+            )
+        }
+        Some(other) => {
+            report.fail(
+                "BLS signer",
+                format!("NODE_BLS_SIGNER={other:?} must be keystore (the key file) or cerberus (a Cerberus remote signer)"),
+            );
+            None
+        }
+    }
+}
+
 fn check_bls_key(report: &mut Report<'_>, env: &Env) -> Option<B256> {
     let Some((path, var_name)) = bls_key_path(env) else {
         report.fail(

@@ -168,6 +168,51 @@ impl G1PublicKey {
             .map_err(KeyError::InvalidPublicKey)
     }
 
+    /// The compressed encoding of gnark-crypto (`G1Affine.Bytes()`), by which Cerberus names
+    /// keys: X big-endian in 32 bytes, the first byte's top two bits `0b10` when Y is the
+    /// smaller of ±Y (at most (p-1)/2), `0b11` when it is the larger.
+    pub fn to_compressed(&self) -> [u8; 32] {
+        let (x, _) = self.coordinates();
+        let mut out = x.to_be_bytes::<32>();
+        let largest = self
+            .0
+            .xy()
+            .map(|(_, y)| y.into_bigint() > Fq::MODULUS_MINUS_ONE_DIV_TWO)
+            .unwrap_or(false);
+        out[0] |= if largest { 0b1100_0000 } else { 0b1000_0000 };
+        out
+    }
+
+    /// The inverse of [`Self::to_compressed`]; fails unless the 32 bytes name a point of G1
+    /// other than zero in that encoding.
+    pub fn from_compressed(bytes: &[u8]) -> Result<Self, KeyError> {
+        let bad = |why: &str| KeyError::InvalidPublicKey(format!("compressed G1 key: {why}"));
+        if bytes.len() != 32 {
+            return Err(bad(&format!("expected 32 bytes, got {}", bytes.len())));
+        }
+        let flags = bytes[0] & 0b1100_0000;
+        let largest = match flags {
+            0b1000_0000 => false,
+            0b1100_0000 => true,
+            0b0100_0000 => return Err(bad("the point at infinity")),
+            _ => return Err(bad("not the compressed form (top bits 0b00)")),
+        };
+        let mut x_bytes = [0u8; 32];
+        x_bytes.copy_from_slice(bytes);
+        x_bytes[0] &= 0b0011_1111;
+        let x = u256_to_fq(U256::from_be_bytes(x_bytes))
+            .ok_or_else(|| bad("X is not below the field modulus"))?;
+        let rhs = x * x * x + Fq::from(3u64);
+        let y = ark_ff::Field::sqrt(&rhs).ok_or_else(|| bad("X is not on the curve"))?;
+        let y_is_largest = y.into_bigint() > Fq::MODULUS_MINUS_ONE_DIV_TWO;
+        let y = if y_is_largest == largest { y } else { -y };
+        let point = G1Affine::new_unchecked(x, y);
+        if point.is_zero() || !point.is_on_curve() {
+            return Err(bad("not a point of G1"));
+        }
+        Ok(Self(point))
+    }
+
     /// Whether `g2` is the G2 key of the same secret: e(self, G2) == e(G1, g2).
     pub fn matches_g2(&self, g2: &G2PublicKey) -> bool {
         Bn254::pairing(self.0, G2Affine::generator()) == Bn254::pairing(G1Affine::generator(), g2.0)
@@ -418,6 +463,27 @@ mod tests {
         let g1s: Vec<_> = keys.iter().map(BlsSecretKey::public_key).collect();
         assert!(aggregate_g1(&g1s).matches_g2(&aggregate_g2(&g2s)));
         assert!(!keys[0].public_key().matches_g2(&keys[1].public_key_g2()));
+    }
+
+    #[test]
+    fn compressed_g1_round_trips_and_matches_gnark() {
+        // gnark-crypto's Bytes() of the generator (1, 2): Y = 2 is the smaller root.
+        let g = BlsSecretKey::from_str_scalar("1").unwrap().public_key();
+        let mut expected = [0u8; 32];
+        expected[0] = 0x80;
+        expected[31] = 1;
+        assert_eq!(g.to_compressed(), expected);
+        let mut largest = 0;
+        for _ in 0..16 {
+            let key = BlsSecretKey::random().public_key();
+            let bytes = key.to_compressed();
+            largest += usize::from(bytes[0] & 0x40 != 0);
+            assert_eq!(G1PublicKey::from_compressed(&bytes).unwrap(), key);
+        }
+        assert!(largest > 0 && largest < 16, "both signs of Y occur");
+        assert!(G1PublicKey::from_compressed(&[0u8; 32]).is_err());
+        assert!(G1PublicKey::from_compressed(&[0x40; 32]).is_err());
+        assert!(G1PublicKey::from_compressed(&expected[..31]).is_err());
     }
 
     #[test]

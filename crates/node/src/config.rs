@@ -92,6 +92,16 @@ pub fn load_avs_configs(path: &Path) -> Result<Vec<AvsConfig>, ConfigError> {
     Ok(list)
 }
 
+/// Which BLS signer the node uses (`NODE_BLS_SIGNER`).
+#[derive(Clone, Debug, Default)]
+pub enum BlsSignerConfig {
+    /// The key file, decrypted at start (`keystore`, the default).
+    #[default]
+    Keystore,
+    /// A Cerberus remote signer (`cerberus`, with the `NODE_BLS_CERBERUS_*` variables).
+    Cerberus(crate::cerberus::CerberusSettings),
+}
+
 /// Everything `mach node` runs with.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -99,8 +109,11 @@ pub struct NodeConfig {
     pub avs: Vec<AvsConfig>,
     /// Alert JSON-RPC listen address (`OPERATOR_SERVER_URL`).
     pub server_addr: SocketAddr,
-    /// BLS key file (`BLS_PRIVATE_KEY_PATH` if that file exists, else `NODE_BLS_KEY_FILE_HOST`).
+    /// BLS key file (`BLS_PRIVATE_KEY_PATH` if that file exists, else `NODE_BLS_KEY_FILE_HOST`);
+    /// empty when the signer is Cerberus and neither is set.
     pub bls_key_file: PathBuf,
+    /// Which BLS signer signs alerts (`NODE_BLS_SIGNER`).
+    pub bls_signer: BlsSignerConfig,
     /// Its password (`OPERATOR_BLS_KEY_PASSWORD`; set-but-empty is the empty password).
     pub bls_key_password: Option<String>,
     /// The operator's address (`OPERATOR_ECDSA_ADDRESS`).
@@ -151,11 +164,22 @@ impl NodeConfig {
             Some(v) if v == "false" || v == "0" => Ok(false),
             Some(v) => Err(ConfigError(format!("{name}={v:?} must be true or false"))),
         };
+        let bls_signer = match get("NODE_BLS_SIGNER").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("keystore") => BlsSignerConfig::Keystore,
+            Some("cerberus") => BlsSignerConfig::Cerberus(cerberus_settings(&get)?),
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "NODE_BLS_SIGNER={other:?} must be keystore (the key file) or cerberus (a Cerberus remote signer)"
+                )))
+            }
+        };
         let bls_key_file = match get("BLS_PRIVATE_KEY_PATH").map(PathBuf::from).filter(|p| p.is_file()) {
             Some(path) => path,
-            None => get("NODE_BLS_KEY_FILE_HOST").map(PathBuf::from).ok_or_else(|| {
-                ConfigError("no BLS key: set NODE_BLS_KEY_FILE_HOST (or BLS_PRIVATE_KEY_PATH) to the operator's BLS key file".into())
-            })?,
+            None => match get("NODE_BLS_KEY_FILE_HOST").map(PathBuf::from) {
+                Some(path) => path,
+                None if matches!(bls_signer, BlsSignerConfig::Cerberus(_)) => PathBuf::new(),
+                None => return Err(ConfigError("no BLS key: set NODE_BLS_KEY_FILE_HOST (or BLS_PRIVATE_KEY_PATH) to the operator's BLS key file, or NODE_BLS_SIGNER=cerberus with the NODE_BLS_CERBERUS_* variables".into())),
+            },
         };
         let operator_address = require("OPERATOR_ECDSA_ADDRESS")?
             .parse()
@@ -223,9 +247,53 @@ impl NodeConfig {
             },
             verifier_liveness: Duration::from_secs(liveness),
             bls_key_file,
+            bls_signer,
             avs,
         })
     }
+}
+
+/// The `NODE_BLS_CERBERUS_*` variables.
+/// The `NODE_BLS_CERBERUS_*` settings from `get` (the node's environment lookup), checked as the
+/// node checks them; `mach doctor` reads them through this too.
+pub fn cerberus_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::cerberus::CerberusSettings, ConfigError> {
+    let url = get("NODE_BLS_CERBERUS_URL").ok_or_else(|| {
+        ConfigError("NODE_BLS_SIGNER=cerberus needs NODE_BLS_CERBERUS_URL, the signer's gRPC address (https://host:port, or http:// on a private network)".into())
+    })?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError(format!(
+            "NODE_BLS_CERBERUS_URL={url:?} must start with https:// or http://"
+        )));
+    }
+    let key = get("NODE_BLS_CERBERUS_PUBLIC_KEY_G1").ok_or_else(|| {
+        ConfigError("NODE_BLS_SIGNER=cerberus needs NODE_BLS_CERBERUS_PUBLIC_KEY_G1, the operator's G1 key as Cerberus names it (hex of the compressed point) or as E([X,Y])".into())
+    })?;
+    let public_key_g1 = crate::cerberus::parse_g1(&key).map_err(|e| {
+        ConfigError(format!(
+            "NODE_BLS_CERBERUS_PUBLIC_KEY_G1={key:?} is not a G1 public key: {e}"
+        ))
+    })?;
+    let timeout = match get("NODE_BLS_CERBERUS_TIMEOUT_SECS") {
+        None => crate::cerberus::DEFAULT_TIMEOUT,
+        Some(v) => match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => {
+                return Err(ConfigError(format!(
+                    "NODE_BLS_CERBERUS_TIMEOUT_SECS={v:?} must be a positive number of seconds"
+                )))
+            }
+        },
+    };
+    Ok(crate::cerberus::CerberusSettings {
+        url,
+        public_key_g1,
+        api_key: get("NODE_BLS_CERBERUS_API_KEY"),
+        ca_file: get("NODE_BLS_CERBERUS_CA_FILE").map(PathBuf::from),
+        password: get("NODE_BLS_CERBERUS_PASSWORD"),
+        timeout,
+    })
 }
 
 #[cfg(test)]
@@ -284,5 +352,73 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ENABLE_NODE_API"), "{err}");
+    }
+
+    #[test]
+    fn cerberus_signer_variables() {
+        let key = mach_keys::BlsSecretKey::random().public_key();
+        let name = crate::cerberus::hex_g1(&key);
+        let avs = vec![AvsConfig {
+            avs_name: "a".into(),
+            methods: vec![],
+            avs_registry_coordinator_address: Address::ZERO,
+            operator_state_retriever_address: Address::ZERO,
+            avs_contract_address: None,
+            aggregator_url: Some("http://agg".into()),
+        }];
+        let mut vars: HashMap<&str, String> = HashMap::from([
+            (
+                "OPERATOR_ECDSA_ADDRESS",
+                "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".to_string(),
+            ),
+            ("ETH_RPC_URL", "http://localhost:8545".to_string()),
+            ("NODE_BLS_SIGNER", "cerberus".to_string()),
+            ("NODE_BLS_CERBERUS_URL", "https://signer:50051".to_string()),
+            ("NODE_BLS_CERBERUS_PUBLIC_KEY_G1", format!("0x{name}")),
+            ("NODE_BLS_CERBERUS_API_KEY", "k".to_string()),
+        ]);
+        let load = |vars: &HashMap<&str, String>| {
+            NodeConfig::from_vars(&|n| vars.get(n).cloned(), avs.clone())
+        };
+        let config = load(&vars).unwrap();
+        let BlsSignerConfig::Cerberus(settings) = &config.bls_signer else {
+            panic!("cerberus expected")
+        };
+        assert_eq!(settings.public_key_g1, key);
+        assert_eq!(settings.api_key.as_deref(), Some("k"));
+        assert_eq!(settings.timeout, crate::cerberus::DEFAULT_TIMEOUT);
+        assert!(
+            !format!("{settings:?}").contains("\"k\""),
+            "no secrets in Debug"
+        );
+        for (name, value, expected) in [
+            (
+                "NODE_BLS_CERBERUS_PUBLIC_KEY_G1",
+                "0x12",
+                "NODE_BLS_CERBERUS_PUBLIC_KEY_G1",
+            ),
+            (
+                "NODE_BLS_CERBERUS_URL",
+                "signer:50051",
+                "NODE_BLS_CERBERUS_URL",
+            ),
+            (
+                "NODE_BLS_CERBERUS_TIMEOUT_SECS",
+                "0",
+                "NODE_BLS_CERBERUS_TIMEOUT_SECS",
+            ),
+            ("NODE_BLS_SIGNER", "kms", "NODE_BLS_SIGNER"),
+        ] {
+            let mut bad = vars.clone();
+            bad.insert(name, value.to_string());
+            let err = load(&bad).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        vars.remove("NODE_BLS_CERBERUS_URL");
+        let err = load(&vars).unwrap_err().to_string();
+        assert!(err.contains("NODE_BLS_CERBERUS_URL"), "{err}");
+        vars.insert("NODE_BLS_SIGNER", "keystore".into());
+        let err = load(&vars).unwrap_err().to_string();
+        assert!(err.contains("NODE_BLS_KEY_FILE_HOST"), "{err}");
     }
 }

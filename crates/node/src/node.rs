@@ -4,6 +4,7 @@
 use crate::config::{AvsConfig, NodeConfig};
 use crate::health::{Health, ServiceStatus};
 use crate::metrics::Metrics;
+use crate::signer::BlsSigner;
 use alloy::primitives::{Address, B256};
 use axum::body::Bytes as BodyBytes;
 use axum::extract::{Path, State};
@@ -15,7 +16,6 @@ use mach_chain::AvsAddresses;
 use mach_contracts::MachServiceManager;
 use mach_jsonrpc::http::Access;
 use mach_jsonrpc::{self as jsonrpc, codes, CallError, Client, RpcError};
-use mach_keys::BlsSecretKey;
 use mach_primitives::alert::Alert;
 use mach_primitives::rpc::{
     self, api, methods, AlertResponse, HealthCheckParams, InitOperatorParams, ProcessSignedParams,
@@ -50,7 +50,14 @@ pub enum NodeError {
     /// Metrics could not be set up.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The BLS signer failed its start-up check.
+    #[error("BLS signer: {0}")]
+    Signer(#[from] crate::signer::SignerError),
 }
+
+/// The alert RPC's error code when the BLS signer could not sign (unreachable, refused, or a
+/// signature that does not verify); the verifier keeps the alert and retries.
+pub const BLS_SIGNER_ERROR: i64 = -32003;
 
 /// One AVS as the running node serves it.
 #[derive(Debug)]
@@ -64,7 +71,7 @@ struct AvsRuntime {
 /// Shared state of the node's servers.
 #[derive(Debug)]
 struct Inner {
-    bls: BlsSecretKey,
+    bls: BlsSigner,
     operator: Address,
     layer1_chain_id: u64,
     avs: BTreeMap<String, AvsRuntime>,
@@ -126,7 +133,7 @@ pub const METRICS_SERVER: &str = "metrics server";
 
 /// [`start_supervised`] under a supervisor of the node's own, running in the background: for
 /// in-process callers (tests, benchmarks). `mach node` uses [`start_supervised`].
-pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, NodeError> {
+pub async fn start(config: NodeConfig, bls: impl Into<BlsSigner>) -> Result<NodeHandle, NodeError> {
     let mut supervisor = Supervisor::new();
     let started = start_supervised(config, bls, &mut supervisor).await?;
     Ok(NodeHandle {
@@ -138,7 +145,8 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
 }
 
 /// Starts the node under `supervisor`: checks on L1 that the operator is registered with every
-/// AVS under the BLS key's operator ID (refusing to start otherwise), binds its servers and
+/// AVS under the BLS key's operator ID (refusing to start otherwise; a remote signer must also
+/// sign a test message that verifies against the registered key), binds its servers and
 /// spawns them as critical tasks ([`ALERT_SERVER`], and [`NODE_API_SERVER`] and
 /// [`METRICS_SERVER`] when enabled), and announces the operator to each aggregator in the
 /// background (retrying while one is unavailable; not critical: an announcer ends once the
@@ -146,9 +154,10 @@ pub async fn start(config: NodeConfig, bls: BlsSecretKey) -> Result<NodeHandle, 
 /// the supervisor.
 pub async fn start_supervised(
     config: NodeConfig,
-    bls: BlsSecretKey,
+    bls: impl Into<BlsSigner>,
     supervisor: &mut Supervisor,
 ) -> Result<Started, NodeError> {
+    let bls: BlsSigner = bls.into();
     let operator_id = bls.operator_id();
     tracing::info!(operator = %config.operator_address, operator_id = %operator_id, avs = config.avs.len(), "Start operator");
     let conn = mach_chain::connect_read_only(&config.eth_rpc_url, config.operator_address).await?;
@@ -285,7 +294,7 @@ async fn check_registration(
     conn: &mach_chain::Connection,
     config: &NodeConfig,
     entry: &AvsConfig,
-    bls: &BlsSecretKey,
+    bls: &BlsSigner,
 ) -> Result<AvsRuntime, NodeError> {
     let name = &entry.avs_name;
     let addresses = entry.addresses(conn).await?;
@@ -298,12 +307,31 @@ async fn check_registration(
     }
     if status.operator_id != bls.operator_id().0 {
         return Err(NodeError::Refused(format!(
-            "operator {} is registered with the AVS {name} as operator ID {}, but the BLS key {} has operator ID {}; point NODE_BLS_KEY_FILE_HOST at the key used for `mach opt-in`",
+            "operator {} is registered with the AVS {name} as operator ID {}, but {} has operator ID {}; point {} at the key used for `mach opt-in`",
             config.operator_address,
             status.operator_id,
-            config.bls_key_file.display(),
-            bls.operator_id()
+            bls.describe(config),
+            bls.operator_id(),
+            bls.key_setting(),
         )));
+    }
+    if let BlsSigner::Cerberus(_) = bls {
+        let contracts = mach_chain::quorum::avs_contracts(conn, &addresses).await?;
+        let keys = mach_chain::quorum::operator_keys(
+            conn,
+            contracts.bls_apk_registry,
+            config.operator_address,
+        )
+        .await?;
+        bls.preflight(&keys.g1, &keys.g2).await.map_err(|e| {
+            NodeError::Refused(format!(
+                "the BLS signer failed its start-up check for the AVS {name} (operator {} registered G1 key {} in the BLSApkRegistry {}): {e}",
+                config.operator_address,
+                crate::cerberus::hex_g1(&keys.g1),
+                contracts.bls_apk_registry,
+            ))
+        })?;
+        tracing::info!(avs = %name, signer = %bls.describe(config), "the remote BLS signer signs with the registered key");
     }
     let rollup_chain_id = MachServiceManager::new(addresses.mach_service_manager, &conn.provider)
         .rollupChainId()
@@ -524,7 +552,10 @@ async fn handle_alert(
         ));
     }
 
-    let signature = inner.bls.sign(&task.sign_hash());
+    let signature = inner.bls.sign(task.sign_hash()).await.map_err(|e| {
+        tracing::error!(avs = name, message_hash = %message_hash, error = %e, "BLS signing failed");
+        RpcError::new(BLS_SIGNER_ERROR, format!("BLS signing failed: {e}"))
+    })?;
     let started = Instant::now();
     let signed = ProcessSignedParams {
         alert_info: task,

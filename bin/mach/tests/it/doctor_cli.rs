@@ -240,6 +240,35 @@ fn bls_key_password_check() {
     assert_fail(&out, "BLS key password", "is not set");
 }
 
+/// A node whose BLS key is behind Cerberus has no key file: doctor reads the signer settings the
+/// node reads, names the key and its operator ID, and refuses what the node would refuse.
+#[test]
+fn cerberus_bls_signer_check() {
+    let mut setup = Setup::new(&dead_url());
+    setup.unset("NODE_BLS_KEY_FILE_HOST");
+    setup.unset("OPERATOR_BLS_KEY_PASSWORD");
+    setup.set("NODE_BLS_SIGNER", "cerberus");
+    setup.set("NODE_BLS_CERBERUS_URL", "https://signer.internal:50051");
+    let g1 = mach_node::cerberus::hex_g1(&setup.bls.public_key());
+    setup.set("NODE_BLS_CERBERUS_PUBLIC_KEY_G1", &g1);
+    let (_, out) = doctor(setup.path(), &[]);
+    assert_ok(&out, "BLS signer");
+    let signer = line(&out, "BLS signer");
+    assert!(signer.contains(&g1), "{out}");
+    assert!(
+        signer.contains(&setup.bls.operator_id().0.to_string()),
+        "{out}"
+    );
+    assert!(!out.contains("BLS key file"), "{out}");
+    setup.set("NODE_BLS_CERBERUS_PUBLIC_KEY_G1", "0x1234");
+    let (ok, out) = doctor(setup.path(), &[]);
+    assert!(!ok);
+    assert_fail(&out, "BLS signer", "NODE_BLS_CERBERUS_PUBLIC_KEY_G1");
+    setup.set("NODE_BLS_SIGNER", "vault");
+    let (_, out) = doctor(setup.path(), &[]);
+    assert_fail(&out, "BLS signer", "keystore (the key file) or cerberus");
+}
+
 #[test]
 fn ecdsa_key_file_check() {
     let mut setup = Setup::new(&dead_url());

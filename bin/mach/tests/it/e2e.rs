@@ -3,7 +3,7 @@
 //! files, and one invalid-block alert posted to every node over HTTP until it is confirmed on L1;
 //! and how the processes stop (SIGTERM, as `docker stop` and Kubernetes send it).
 
-use crate::support::{free_port, write_private};
+use crate::support::{free_port, spawn, wait_http, write_private, Proc};
 use alloy::primitives::{B256, U256};
 use mach_chain::connect;
 use mach_contracts::MachServiceManager;
@@ -11,63 +11,9 @@ use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};
 use mach_keys::file::encrypt_bls;
 use mach_keys::BlsSecretKey;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A child process killed when the test ends, whatever happens; its log is printed on failure.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- {} ---\n{}",
-                self.log.display(),
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-}
-
-fn spawn(args: &[&str], dir: &Path, name: &str) -> Proc {
-    let log = dir.join(format!("{name}.log"));
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_mach"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    Proc { child, log }
-}
-
-/// Waits until `url` answers HTTP at all (any status), or fails after a minute naming `what`.
-async fn wait_http(url: &str, what: &str, proc: &mut Proc) {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if client.get(url).send().await.is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = proc.child.try_wait() {
-            panic!("{what} exited with {status} before answering at {url}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{what} did not answer at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 struct NodeFiles {
     alert_url: String,

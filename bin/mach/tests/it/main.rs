@@ -9,5 +9,7 @@ mod e2e;
 mod finality_rpc;
 mod keys_cli;
 mod operator_cli;
+mod remote_bls;
+mod signer_cli;
 mod support;
 mod verifier_cli;

@@ -2,5 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 
+mod cerberus;
+mod cerberus_server;
 mod fuzz;
 mod node;

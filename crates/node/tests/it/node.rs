@@ -19,15 +19,15 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-struct Chain {
-    anvil: Anvil,
-    deployment: Deployment,
-    operator: Address,
-    bls: BlsSecretKey,
+pub(crate) struct Chain {
+    pub(crate) anvil: Anvil,
+    pub(crate) deployment: Deployment,
+    pub(crate) operator: Address,
+    pub(crate) bls: BlsSecretKey,
 }
 
 /// A deployment with one operator (dev account 1) registered, staked and opted in.
-async fn chain_with_operator(opt_in: bool) -> Chain {
+pub(crate) async fn chain_with_operator(opt_in: bool) -> Chain {
     let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
     let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
         .await
@@ -71,14 +71,14 @@ async fn chain_with_operator(opt_in: bool) -> Chain {
 }
 
 #[derive(Default)]
-struct Recorded {
-    calls: Vec<(String, Value)>,
+pub(crate) struct Recorded {
+    pub(crate) calls: Vec<(String, Value)>,
     /// Refuse every signature, as an aggregator that cannot take this operator's does.
     refuse_signatures: bool,
 }
 
 /// Answers the three aggregator methods like an aggregator whose quorum is always reached.
-async fn stand_in_aggregator(recorded: Arc<Mutex<Recorded>>) -> String {
+pub(crate) async fn stand_in_aggregator(recorded: Arc<Mutex<Recorded>>) -> String {
     async fn handle(
         State(rec): State<Arc<Mutex<Recorded>>>,
         Json(req): Json<Value>,
@@ -122,7 +122,7 @@ async fn stand_in_aggregator(recorded: Arc<Mutex<Recorded>>) -> String {
     url
 }
 
-fn config(chain: &Chain, aggregator: &str) -> NodeConfig {
+pub(crate) fn config(chain: &Chain, aggregator: &str) -> NodeConfig {
     let avs = vec![AvsConfig {
         avs_name: "soneium".into(),
         methods: vec![],
@@ -154,7 +154,7 @@ fn config(chain: &Chain, aggregator: &str) -> NodeConfig {
     .unwrap()
 }
 
-async fn rpc(url: &str, body: Value) -> Value {
+pub(crate) async fn rpc(url: &str, body: Value) -> Value {
     reqwest::Client::new()
         .post(url)
         .json(&body)

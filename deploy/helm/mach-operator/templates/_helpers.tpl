@@ -46,3 +46,16 @@ http://127.0.0.1:8902/{{ .verifier.name }}
 http://127.0.0.1:8901/{{ .verifier.name }}
 {{- end }}
 {{- end }}
+
+{{/*
+Whether the pod mounts the keys Secret: the BLS key file (blsSigner.type=keystore), or the CA of
+a Cerberus signer's TLS certificate when one is given (secrets.cerberusCaPem, or an existingSecret,
+which must then hold cerberus_ca.pem). Non-empty means yes.
+*/}}
+{{- define "mach-operator.keysVolume" -}}
+{{- if ne .Values.blsSigner.type "cerberus" -}}
+keystore
+{{- else if or .Values.secrets.cerberusCaPem .Values.secrets.existingSecret -}}
+cerberus-ca
+{{- end -}}
+{{- end }}
