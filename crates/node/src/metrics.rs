@@ -28,6 +28,11 @@ pub struct Metrics {
     pub last_work_proof_block: IntGaugeVec,
     /// Failed calls to the aggregator, per AVS.
     pub aggregator_errors: IntCounterVec,
+    /// Alerts whose BLS signature could not be had (signer unreachable, slow or refusing, or a
+    /// signature that does not verify), per AVS.
+    pub bls_signer_errors: IntCounterVec,
+    /// Time to get one BLS signature, retries included, by signer (`keystore`, `cerberus`).
+    pub bls_sign_duration: HistogramVec,
 }
 
 impl Metrics {
@@ -68,6 +73,17 @@ impl Metrics {
             "mach_aggregator_errors_total",
             "Failed calls to the aggregator",
         )?;
+        let bls_signer_errors = per_avs(
+            "mach_bls_signer_errors_total",
+            "Alerts whose BLS signature could not be had from the signer",
+        )?;
+        let bls_sign_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "mach_bls_sign_duration_seconds",
+                "Time to get one BLS signature, retries included",
+            ),
+            &["signer"],
+        )?;
         let last_work_proof_block = IntGaugeVec::new(
             Opts::new(
                 "mach_last_work_proof_block",
@@ -83,6 +99,8 @@ impl Metrics {
         registry.register(Box::new(alerts_failed.clone()))?;
         registry.register(Box::new(aggregator_errors.clone()))?;
         registry.register(Box::new(last_work_proof_block.clone()))?;
+        registry.register(Box::new(bls_signer_errors.clone()))?;
+        registry.register(Box::new(bls_sign_duration.clone()))?;
         Ok(Self {
             registry,
             performance_score,
@@ -93,6 +111,8 @@ impl Metrics {
             alerts_failed,
             last_work_proof_block,
             aggregator_errors,
+            bls_signer_errors,
+            bls_sign_duration,
         })
     }
 

@@ -552,7 +552,23 @@ async fn handle_alert(
         ));
     }
 
-    let signature = inner.bls.sign(task.sign_hash()).await.map_err(|e| {
+    let started = Instant::now();
+    let signature = inner.bls.sign(task.sign_hash()).await;
+    let signer = match &inner.bls {
+        BlsSigner::Local(_) => "keystore",
+        BlsSigner::Cerberus(_) => "cerberus",
+    };
+    inner
+        .metrics
+        .bls_sign_duration
+        .with_label_values(&[signer])
+        .observe(started.elapsed().as_secs_f64());
+    let signature = signature.map_err(|e| {
+        inner
+            .metrics
+            .bls_signer_errors
+            .with_label_values(&[name])
+            .inc();
         tracing::error!(avs = name, message_hash = %message_hash, error = %e, "BLS signing failed");
         RpcError::new(BLS_SIGNER_ERROR, format!("BLS signing failed: {e}"))
     })?;

@@ -322,5 +322,22 @@ async fn the_node_signs_alerts_through_cerberus_and_refuses_bad_signers_at_start
         "{reply}"
     );
     assert_eq!(submitted(&recorded), before + 1);
+
+    // Both failures are counted, and every signature's latency is observed.
+    let metrics_addr = node.metrics_addr.expect("the test config enables metrics");
+    let metrics = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("mach_bls_signer_errors_total{avs=\"soneium\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mach_bls_sign_duration_seconds_count{signer=\"cerberus\"} 4"),
+        "{metrics}"
+    );
     node.shutdown().await;
 }
