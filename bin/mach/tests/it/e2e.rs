@@ -22,7 +22,7 @@ struct NodeFiles {
 
 /// `mach aggregator` from its config file in `dir` (next to `deployment.json`), confirming with
 /// the deployer's key (the confirmer); its process and URL once it answers.
-async fn start_aggregator(anvil: &Anvil, dir: &Path) -> (Proc, String) {
+pub(crate) async fn start_aggregator(anvil: &Anvil, dir: &Path) -> (Proc, String) {
     let aggregator_port = free_port();
     let mut aggregator_config = mach_aggregator::AggregatorConfig::new(anvil.url(), 31_337, 1868);
     aggregator_config.aggregator_jsonrpc_server_ip_port_address =

@@ -50,30 +50,7 @@ async fn an_operator_signing_through_cerberus_counts_toward_the_quorum() {
     }
 
     // The aggregator, confirming with the deployer's key.
-    let aggregator_port = free_port();
-    let mut config = mach_aggregator::AggregatorConfig::new(anvil.url(), 31_337, 1868);
-    config.aggregator_jsonrpc_server_ip_port_address = format!("127.0.0.1:{aggregator_port}");
-    config.db_path = "aggregator-db".into();
-    config.save(&dir.path().join("aggregator.yaml")).unwrap();
-    let confirmer_key = format!(
-        "0x{}",
-        alloy::primitives::hex::encode(anvil.dev_signer(0).unwrap().to_bytes())
-    );
-    let mut aggregator = spawn(
-        &[
-            "aggregator",
-            "--config",
-            "aggregator.yaml",
-            "--avs-deployment",
-            "deployment.json",
-            "--private-key",
-            &confirmer_key,
-        ],
-        dir.path(),
-        "aggregator",
-    );
-    let aggregator_url = format!("http://127.0.0.1:{aggregator_port}");
-    wait_http(&aggregator_url, "mach aggregator", &mut aggregator).await;
+    let (aggregator, aggregator_url) = crate::e2e::start_aggregator(&anvil, dir.path()).await;
 
     // The second operator's key lives in the signer only.
     let signer = cerberus_server::TestSigner::start(operators[1].1.clone(), API_KEY).await;
