@@ -5,7 +5,7 @@
 
 use crate::support::{free_port, spawn, wait_http, write_private, Proc};
 use alloy::primitives::{B256, U256};
-use mach_chain::connect;
+use mach_chain::{connect, Connection, Deployment};
 use mach_contracts::MachServiceManager;
 use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};
 use mach_keys::file::encrypt_bls;
@@ -18,6 +18,18 @@ use std::time::{Duration, Instant};
 struct NodeFiles {
     alert_url: String,
     api_url: String,
+}
+
+/// An anvil L1 with EigenLayer and MACH deployed by the deployer (dev account 0, also the alert
+/// confirmer); the deployment record is saved as `dir/deployment.json`.
+pub(crate) async fn deployed_l1(dir: &Path) -> (Anvil, Connection, Deployment) {
+    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
+    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
+        .await
+        .unwrap();
+    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
+    deployment.save(&dir.join("deployment.json")).unwrap();
+    (anvil, admin, deployment)
 }
 
 /// `mach aggregator` from its config file in `dir` (next to `deployment.json`), confirming with
@@ -104,14 +116,7 @@ fn node_files(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_posted_to_three_nodes_is_confirmed_on_l1_once() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
-    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
-    deployment
-        .save(&dir.path().join("deployment.json"))
-        .unwrap();
+    let (anvil, admin, deployment) = deployed_l1(dir.path()).await;
     let mut operators = Vec::new();
     for i in 1..=3 {
         let signer = anvil.dev_signer(i).unwrap();
@@ -201,11 +206,7 @@ async fn an_alert_posted_to_three_nodes_is_confirmed_on_l1_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_for_an_operator_that_is_not_opted_in_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
-    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
+    let (anvil, _admin, deployment) = deployed_l1(dir.path()).await;
     let operator = anvil.dev_signer(4).unwrap().address();
     let bls = BlsSecretKey::random();
     node_files(
@@ -266,14 +267,7 @@ fn terminate(proc: &mut Proc, what: &str) -> (std::process::ExitStatus, String) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_a_node_and_the_aggregator_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
-    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
-    deployment
-        .save(&dir.path().join("deployment.json"))
-        .unwrap();
+    let (anvil, admin, deployment) = deployed_l1(dir.path()).await;
     let signer = anvil.dev_signer(1).unwrap();
     let bls = BlsSecretKey::random();
     let stake = U256::from(100u64) * U256::from(10u64).pow(U256::from(18u64));

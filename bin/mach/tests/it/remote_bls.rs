@@ -6,9 +6,8 @@
 
 use crate::support::{free_port, spawn, wait_http, write_private};
 use alloy::primitives::{B256, U256};
-use mach_chain::connect;
 use mach_contracts::MachServiceManager;
-use mach_devnet::{deploy, onboard_operator, Anvil, AnvilConfig, DeployConfig};
+use mach_devnet::onboard_operator;
 use mach_keys::file::encrypt_bls;
 use mach_keys::BlsSecretKey;
 use serde_json::{json, Value};
@@ -23,14 +22,7 @@ const API_KEY: &str = "e2e-api-key";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_signing_through_cerberus_counts_toward_the_quorum() {
     let dir = tempfile::tempdir().unwrap();
-    let anvil = Anvil::spawn(&AnvilConfig::new(31_337)).unwrap();
-    let admin = connect(anvil.url(), anvil.dev_signer(0).unwrap())
-        .await
-        .unwrap();
-    let deployment = deploy(&admin, &DeployConfig::default()).await.unwrap();
-    deployment
-        .save(&dir.path().join("deployment.json"))
-        .unwrap();
+    let (anvil, admin, deployment) = crate::e2e::deployed_l1(dir.path()).await;
     let ether = U256::from(10u64).pow(U256::from(18u64));
     let mut operators = Vec::new();
     for (i, stake) in [(1, 40u64), (2, 60u64)] {
