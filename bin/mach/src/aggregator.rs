@@ -27,7 +27,7 @@ pub fn run(args: AggregatorArgs) -> Result<()> {
         // Listen first: a signal while starting stops the process in order.
         let stop = mach_runtime::signal();
         // The signer's options first: a missing one is named before any file is read.
-        args.signer.config()?;
+        args.signer.choice().config()?;
         let config = mach_aggregator::AggregatorConfig::load(&args.config)?;
         let avs = mach_chain::AvsAddresses::load(&args.avs_deployment)?;
         let signer = args.signer.signer().await?;

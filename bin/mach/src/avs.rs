@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use mach_chain::avs;
 use mach_chain::optin::{OptFlags, OptSettings};
+use mach_node::signer::BlsSigner;
 use mach_runtime::block_on;
 use std::path::PathBuf;
 
@@ -27,10 +28,13 @@ pub struct OptArgs {
     /// L1 RPC URL (ETH_RPC_URL).
     #[arg(long, value_name = "URL")]
     rpc_url: Option<String>,
-    /// ECDSA key file (NODE_ECDSA_KEY_FILE_HOST).
-    #[arg(long, value_name = "FILE")]
-    ecdsa_key_file: Option<PathBuf>,
-    /// BLS key file (NODE_BLS_KEY_FILE_HOST).
+    /// The operator's ECDSA signer; --ecdsa-key-file overrides NODE_ECDSA_KEY_FILE_HOST, and
+    /// the env file's MACH_* signer variables work as the flags' do. Default: the key file
+    /// NODE_ECDSA_KEY_FILE_HOST with OPERATOR_ECDSA_KEY_PASSWORD.
+    #[command(flatten)]
+    signer: crate::keys::SignerArgs,
+    /// BLS key file (NODE_BLS_KEY_FILE_HOST); with NODE_BLS_SIGNER=cerberus the key stays in
+    /// Cerberus (NODE_BLS_CERBERUS_*) and this is not used.
     #[arg(long, value_name = "FILE")]
     bls_key_file: Option<PathBuf>,
 }
@@ -43,7 +47,7 @@ impl OptArgs {
             avs_deployment: self.avs_deployment.clone(),
             quorums: self.quorums.clone(),
             rpc_url: self.rpc_url.clone(),
-            ecdsa_key_file: self.ecdsa_key_file.clone(),
+            signer: self.signer.choice(),
             bls_key_file: self.bls_key_file.clone(),
         })?)
     }
@@ -52,12 +56,12 @@ impl OptArgs {
 pub fn opt_in(args: OptArgs) -> Result<()> {
     block_on(async move {
         let settings = args.settings()?;
-        let signer = settings.signer()?;
-        let bls = settings.bls_key()?;
-        let conn = mach_chain::connect(&settings.rpc_url, signer.clone()).await?;
+        let signer = settings.signer(args.signer.timeout()).await?;
+        let bls = bls_key(&settings)?;
+        let conn = mach_chain::connect(&settings.rpc_url, signer).await?;
         let addresses = settings.avs(&conn).await?;
         let socket = settings.env.get("OPERATOR_SOCKET").unwrap_or_default();
-        avs::opt_in(&conn, &signer, &bls, &addresses, &settings.quorums, &socket).await?;
+        avs::opt_in(&conn, &bls, &addresses, &settings.quorums, &socket).await?;
         println!(
             "Operator {} opted in to the AVS (service manager {}) for quorums {:?} with operator ID {}",
             conn.sender,
@@ -72,7 +76,7 @@ pub fn opt_in(args: OptArgs) -> Result<()> {
 pub fn opt_out(args: OptArgs) -> Result<()> {
     block_on(async move {
         let settings = args.settings()?;
-        let signer = settings.signer()?;
+        let signer = settings.signer(args.signer.timeout()).await?;
         let conn = mach_chain::connect(&settings.rpc_url, signer).await?;
         let addresses = settings.avs(&conn).await?;
         avs::opt_out(&conn, &addresses, &settings.quorums).await?;
@@ -117,6 +121,18 @@ pub fn status(args: OptArgs, operator: Option<Address>) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// The BLS key to register: the key file, or the key in Cerberus when the env file says
+/// `NODE_BLS_SIGNER=cerberus` (read as the node reads it).
+fn bls_key(settings: &OptSettings) -> Result<BlsSigner> {
+    use mach_node::config::{bls_signer_config, BlsSignerConfig};
+    match bls_signer_config(&|name| settings.env.get(name))? {
+        BlsSignerConfig::Cerberus(cerberus) => {
+            Ok(mach_node::cerberus::CerberusSigner::new(cerberus)?.into())
+        }
+        BlsSignerConfig::Keystore => Ok(settings.bls_key()?.into()),
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -45,6 +45,21 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         write: Option<PathBuf>,
     },
+    /// Time one BLS signature of an alert in memory (the key file) against one through the
+    /// Cerberus remote-signer protocol (the node's client and the devnet's Cerberus stand-in on
+    /// localhost, plain and TLS): median, p99 and mean of each.
+    BlsSigner {
+        /// Signatures timed per path.
+        #[arg(long, default_value_t = 1000)]
+        samples: usize,
+        /// Print one JSON object per path (`path`, `samples`, `median_ms`, `p99_ms`, `mean_ms`,
+        /// and for the remote paths `protocol_median_ms`, `protocol_p99_ms`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Replace this benchmark's section in FILE (for example docs/benchmarks.md).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
     /// Time invalid block to confirmed alert on whole local devnets (`mach devnet up`), one
     /// per operator count, faults injected one at a time; also the startup time.
     Devnet {
@@ -198,6 +213,11 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             json,
             write,
         } => bench::bls::run(&signers, json, write.as_deref()),
+        BenchCommand::BlsSigner {
+            samples,
+            json,
+            write,
+        } => bench::bls_signer::run(samples, json, write.as_deref()),
         BenchCommand::Keys { iterations, write } => bench::keys::run(iterations, write.as_deref()),
     }
 }

@@ -19,7 +19,7 @@ pub enum DevnetCommand {
     /// Contracts are deployed behind proxies as EigenLayer deploys them; the deploying account
     /// owns them and, unless told otherwise, is the alert confirmer and the allowlist's
     /// whitelister. Quorum 0 weighs the strategy's shares.
-    Deploy(DeployArgs),
+    Deploy(Box<DeployArgs>),
     /// Run a whole MACH network locally: an L1 and a rollup (anvil), EigenLayer and MACH
     /// deployed, N operators registered and opted in, the aggregator, and per operator a node
     /// and a verifier, with a load on the rollup. Writes DIR/devnet.json when ready.
@@ -53,6 +53,12 @@ pub struct UpArgs {
     /// mismatches) or `ethereum` (alerts name the block hash).
     #[arg(long, default_value = "optimism", value_name = "NETWORK")]
     l2_network: Network,
+    /// Keep operator0's BLS key in a Cerberus stand-in run by the devnet (Cerberus's gRPC API
+    /// on 127.0.0.1, with a random API key) instead of a key file: its node signs every alert
+    /// through the remote-signer path (`NODE_BLS_SIGNER=cerberus` in its `.env`), and no BLS key
+    /// file is written for it.
+    #[arg(long)]
+    remote_bls_operator: bool,
     /// Return once the devnet is ready and leave it running; stop it with `mach devnet down`.
     #[arg(long)]
     detach: bool,
@@ -92,8 +98,9 @@ pub struct DeployArgs {
     /// L1 JSON-RPC endpoint.
     #[arg(long, env = "ETH_RPC_URL", value_name = "URL")]
     rpc_url: String,
+    /// The deployer's signer (it owns the contracts and pays for the deployment).
     #[command(flatten)]
-    key: crate::keys::AccountKey,
+    signer: crate::keys::SignerArgs,
     /// Chain ID of the rollup the service manager watches.
     #[arg(long, default_value_t = DEFAULT_ROLLUP_CHAIN_ID)]
     rollup_chain_id: u64,
@@ -116,7 +123,7 @@ pub struct DeployArgs {
 
 pub fn run(cmd: DevnetCommand) -> Result<()> {
     match cmd {
-        DevnetCommand::Deploy(args) => block_on(deploy(args)),
+        DevnetCommand::Deploy(args) => block_on(deploy(*args)),
         DevnetCommand::Up(args) => {
             let config = UpConfig {
                 dir: args.dir,
@@ -125,6 +132,7 @@ pub fn run(cmd: DevnetCommand) -> Result<()> {
                 load: args.load,
                 l2_network: args.l2_network,
                 mach: std::env::current_exe().context("cannot find the mach binary")?,
+                remote_bls_operator: args.remote_bls_operator,
             };
             match (args.supervise, args.detach) {
                 (true, _) => up::supervise(&config),
@@ -184,7 +192,7 @@ pub fn run(cmd: DevnetCommand) -> Result<()> {
 }
 
 async fn deploy(args: DeployArgs) -> Result<()> {
-    let signer = args.key.signer()?;
+    let signer = args.signer.signer().await?;
     let conn = mach_chain::connect(&args.rpc_url, signer).await?;
     tracing::info!(
         rpc = %conn.url,

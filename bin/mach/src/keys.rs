@@ -2,9 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use mach_keys::{
-    default_key_dir, EcdsaSecretKey, KeyDir, KeyListing, KeyType, PasswordSource, SecretKey,
-};
+use mach_chain::signer::{SignerChoice, SignerKind};
+use mach_keys::{default_key_dir, KeyDir, KeyListing, KeyType, PasswordSource, SecretKey};
 use serde_json::json;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -269,79 +268,27 @@ fn list(dir: &KeyDir) -> Result<()> {
     Ok(())
 }
 
-/// An account key on the command line: a raw hex key or an ECDSA key file.
-#[derive(Args, Debug)]
-pub struct AccountKey {
-    /// The account's private key (hex). Visible to other local users in the process
-    /// list: prefer --ecdsa-key-file outside local devnets.
-    #[arg(
-        long,
-        value_name = "KEY",
-        conflicts_with = "ecdsa_key_file",
-        required_unless_present = "ecdsa_key_file"
-    )]
-    private_key: Option<String>,
-    /// The account's ECDSA key file; its password comes from
-    /// OPERATOR_ECDSA_KEY_PASSWORD, --password-file or a prompt.
-    #[arg(long, value_name = "FILE")]
-    ecdsa_key_file: Option<PathBuf>,
-    /// Password file for --ecdsa-key-file.
-    #[arg(long, value_name = "FILE", requires = "ecdsa_key_file")]
-    password_file: Option<PathBuf>,
-}
-
-impl AccountKey {
-    /// The account's signer, decrypting the key file if one was given.
-    pub fn signer(&self) -> Result<alloy::signers::local::PrivateKeySigner> {
-        match (&self.private_key, &self.ecdsa_key_file) {
-            (Some(hex), _) => Ok(mach_chain::signer(&EcdsaSecretKey::from_hex(hex)?)),
-            (None, Some(file)) => {
-                let key = mach_keys::open_ecdsa(file, self.password_file.clone(), None)?;
-                Ok(mach_chain::signer(&key))
-            }
-            (None, None) => bail!("pass --private-key or --ecdsa-key-file"),
-        }
-    }
-}
-
-/// Where an ECDSA signing key lives, for `--signer` / `MACH_ECDSA_SIGNER`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SignerKind {
-    /// A v3 key file on this machine (`--ecdsa-key-file`, `--password-file`).
-    Keystore,
-    /// A raw private key (`--private-key`).
-    PrivateKey,
-    /// An AWS KMS key (`--kms-key-id`, `--kms-region`, `--kms-endpoint`).
-    AwsKms,
-    /// A key held by web3signer (`--web3signer-url`, `--signer-address`).
-    Web3signer,
-}
-
 /// An account's signer chosen by configuration alone: a key file or raw key on this machine
-/// (today's options, unchanged), or a key that never leaves AWS KMS or a web3signer. Every flag
-/// has an environment variable of the same name (`--kms-key-id`: `MACH_KMS_KEY_ID`).
+/// (today's options, unchanged), or a key that never leaves AWS KMS or a web3signer. Every remote
+/// option has an environment variable (`--kms-key-id`: `MACH_KMS_KEY_ID`). The selection rules
+/// are `mach_chain::signer::SignerChoice`'s.
 #[derive(Args, Debug)]
 pub struct SignerArgs {
     /// Where the key is: `keystore` (--ecdsa-key-file), `private-key` (--private-key),
     /// `aws-kms` (--kms-key-id) or `web3signer` (--web3signer-url, --signer-address). Default:
     /// keystore or private-key, whichever of their options is given.
-    #[arg(
-        long = "signer",
-        env = "MACH_ECDSA_SIGNER",
-        value_enum,
-        value_name = "KIND"
-    )]
+    #[arg(long = "signer", env = "MACH_ECDSA_SIGNER", value_name = "KIND")]
     kind: Option<SignerKind>,
     /// The account's private key (hex). Visible to other local users in the process
     /// list: prefer a key file or a remote signer outside local devnets.
     #[arg(long, value_name = "KEY", conflicts_with = "ecdsa_key_file")]
     private_key: Option<String>,
-    /// The account's ECDSA key file; its password comes from
-    /// OPERATOR_ECDSA_KEY_PASSWORD, --password-file or a prompt.
+    /// The account's ECDSA key file; its password comes from --password-file,
+    /// OPERATOR_ECDSA_KEY_PASSWORD or a prompt.
     #[arg(long, value_name = "FILE")]
     ecdsa_key_file: Option<PathBuf>,
-    /// Password file for --ecdsa-key-file.
-    #[arg(long, value_name = "FILE", requires = "ecdsa_key_file")]
+    /// Password file for the ECDSA key file.
+    #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
     /// AWS KMS key ID, ARN or alias (`alias/…`) of an ECC_SECG_P256K1 SIGN_VERIFY key.
     #[arg(long, env = "MACH_KMS_KEY_ID", value_name = "ID")]
@@ -369,95 +316,36 @@ pub struct SignerArgs {
 }
 
 impl SignerArgs {
-    /// The signer these options select, refusing a missing or misplaced option by name.
-    pub fn config(&self) -> Result<mach_chain::EcdsaSignerConfig> {
-        use mach_chain::EcdsaSignerConfig as Config;
-        let kind = match (self.kind, &self.private_key, &self.ecdsa_key_file) {
-            (Some(kind), _, _) => kind,
-            (None, Some(_), _) => SignerKind::PrivateKey,
-            (None, None, Some(_)) => SignerKind::Keystore,
-            (None, None, None) => bail!(
-                "choose the signer: --ecdsa-key-file FILE, --private-key KEY, or --signer \
-                 aws-kms|web3signer (MACH_ECDSA_SIGNER) with its options"
-            ),
-        };
-        let local = self.private_key.is_some() || self.ecdsa_key_file.is_some();
-        let kms =
-            self.kms_key_id.is_some() || self.kms_region.is_some() || self.kms_endpoint.is_some();
-        let web3 = self.web3signer_url.is_some() || self.signer_address.is_some();
-        let stray = match kind {
-            SignerKind::Keystore | SignerKind::PrivateKey if kms || web3 => {
-                Some("--kms-* or --web3signer-url/--signer-address")
-            }
-            SignerKind::AwsKms if local || web3 => {
-                Some("--private-key, --ecdsa-key-file or --web3signer-url/--signer-address")
-            }
-            SignerKind::Web3signer if local || kms => {
-                Some("--private-key, --ecdsa-key-file or --kms-*")
-            }
-            _ => None,
-        };
-        if let Some(stray) = stray {
-            bail!(
-                "--signer {} does not use {stray}; remove them (or their MACH_* variables), or \
-                 choose the signer they belong to",
-                kind_name(kind)
-            );
+    /// The settings as given, for the selection rules.
+    pub fn choice(&self) -> SignerChoice {
+        // A variable set to nothing (`MACH_KMS_REGION=` in an env file) is not a setting.
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        SignerChoice {
+            kind: self.kind,
+            private_key: given(&self.private_key),
+            ecdsa_key_file: self.ecdsa_key_file.clone(),
+            password_file: self.password_file.clone(),
+            password: None,
+            kms_key_id: given(&self.kms_key_id),
+            kms_region: given(&self.kms_region),
+            kms_endpoint: given(&self.kms_endpoint),
+            web3signer_url: given(&self.web3signer_url),
+            signer_address: self.signer_address,
         }
-        let missing = |flag: &str, variable: &str| {
-            anyhow::anyhow!("--signer {} needs {flag} (or {variable})", kind_name(kind))
-        };
-        Ok(match kind {
-            SignerKind::Keystore => Config::Keystore {
-                path: self
-                    .ecdsa_key_file
-                    .clone()
-                    .ok_or_else(|| anyhow::anyhow!("--signer keystore needs --ecdsa-key-file"))?,
-                password_file: self.password_file.clone(),
-                password: None,
-            },
-            SignerKind::PrivateKey => Config::PrivateKey(
-                self.private_key
-                    .clone()
-                    .ok_or_else(|| anyhow::anyhow!("--signer private-key needs --private-key"))?,
-            ),
-            SignerKind::AwsKms => Config::AwsKms {
-                key_id: self
-                    .kms_key_id
-                    .clone()
-                    .ok_or_else(|| missing("--kms-key-id", "MACH_KMS_KEY_ID"))?,
-                region: self.kms_region.clone(),
-                endpoint_url: self.kms_endpoint.clone(),
-            },
-            SignerKind::Web3signer => Config::Web3Signer {
-                url: self
-                    .web3signer_url
-                    .clone()
-                    .ok_or_else(|| missing("--web3signer-url", "MACH_WEB3SIGNER_URL"))?,
-                address: self
-                    .signer_address
-                    .ok_or_else(|| missing("--signer-address", "MACH_SIGNER_ADDRESS"))?,
-            },
-        })
+    }
+
+    /// How long one remote signer request may take.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.signer_timeout_ms.max(1))
     }
 
     /// Builds the selected signer and checks it can sign: the key file decrypts, the KMS key's
     /// public key reads, web3signer answers and holds the address's key.
     pub async fn signer(&self) -> Result<mach_chain::EcdsaSigner> {
-        let config = self.config()?;
-        let timeout = std::time::Duration::from_millis(self.signer_timeout_ms.max(1));
+        let config = self.choice().config()?;
         config
-            .build(timeout)
+            .build(self.timeout())
             .await
             .with_context(|| format!("the {} signer", config.kind()))
-    }
-}
-
-fn kind_name(kind: SignerKind) -> &'static str {
-    match kind {
-        SignerKind::Keystore => "keystore",
-        SignerKind::PrivateKey => "private-key",
-        SignerKind::AwsKms => "aws-kms",
-        SignerKind::Web3signer => "web3signer",
     }
 }

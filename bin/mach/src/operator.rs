@@ -38,9 +38,12 @@ pub enum ConfigCommand {
 pub struct OperatorFileArgs {
     /// The operator.yaml file.
     file: PathBuf,
-    /// Password file for the ECDSA key (else OPERATOR_ECDSA_KEY_PASSWORD, else a prompt).
-    #[arg(long, value_name = "FILE")]
-    password_file: Option<PathBuf>,
+    /// The operator's signer. Without these options, operator.yaml's: `signer_type:
+    /// local_keystore` (private_key_store_path; its password from --password-file,
+    /// OPERATOR_ECDSA_KEY_PASSWORD or a prompt) or `signer_type: web3` (web3.url). It must sign
+    /// for operator.address.
+    #[command(flatten)]
+    signer: crate::keys::SignerArgs,
 }
 
 #[derive(Args, Debug)]
@@ -272,7 +275,9 @@ fn config_create(args: ConfigArgs) -> Result<()> {
 }
 
 async fn register(args: OperatorFileArgs) -> Result<()> {
-    let (file, conn) = registration::connect_operator(&args.file, args.password_file).await?;
+    let (file, conn) =
+        registration::connect_operator(&args.file, &args.signer.choice(), args.signer.timeout())
+            .await?;
     registration::register(&conn, &file).await?;
     println!("Operator is registered successfully to EigenLayer");
     println!(
@@ -284,7 +289,9 @@ async fn register(args: OperatorFileArgs) -> Result<()> {
 }
 
 async fn update(args: OperatorFileArgs) -> Result<()> {
-    let (file, conn) = registration::connect_operator(&args.file, args.password_file).await?;
+    let (file, conn) =
+        registration::connect_operator(&args.file, &args.signer.choice(), args.signer.timeout())
+            .await?;
     registration::update(&conn, &file, &args.file).await?;
     println!("Operator details and metadata URI updated");
     Ok(())

@@ -55,6 +55,10 @@ pub struct AggregatorConfig {
     /// At most this many unsigned tasks are held; beyond it the oldest is forgotten first.
     #[serde(default = "default_max_pending_tasks")]
     pub max_pending_tasks: usize,
+    /// Where Prometheus metrics are served at `/metrics`, `host:port` (e.g. `127.0.0.1:9095`);
+    /// absent (the default): no metrics server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_ip_port_address: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -135,10 +139,11 @@ impl AggregatorConfig {
             response_wait_seconds: default_response_wait(),
             pending_task_seconds: default_pending_task(),
             max_pending_tasks: default_max_pending_tasks(),
+            metrics_ip_port_address: None,
         }
     }
 
-    /// The file as YAML, every field written: what [`AggregatorConfig::from_yaml`] reads back
+    /// The file as YAML, every field written (`metrics_ip_port_address` only when set): what [`AggregatorConfig::from_yaml`] reads back
     /// as `self`. Checked first, so a written file always loads.
     pub fn to_yaml(&self) -> Result<String, ConfigError> {
         self.validate()?;
@@ -189,6 +194,17 @@ impl AggregatorConfig {
             return Err(ConfigError(
                 "max_pending_tasks must be positive (it bounds unsigned tasks, e.g. 1024)".into(),
             ));
+        }
+        if let Some(listen) = &self.metrics_ip_port_address {
+            if listen
+                .rsplit_once(':')
+                .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+            {
+                return Err(ConfigError(format!(
+                    "metrics_ip_port_address {listen:?} is not host:port; write e.g. \
+                     127.0.0.1:9095, or remove the field to serve no metrics"
+                )));
+            }
         }
         Ok(())
     }
@@ -247,6 +263,16 @@ mod tests {
             AggregatorConfig::from_yaml(MINIMAL).unwrap(),
             AggregatorConfig::new("http://localhost:8545", 1, 1868)
         );
+        c.metrics_ip_port_address = Some("127.0.0.1:9095".into());
+        let yaml = c.to_yaml().unwrap();
+        assert!(
+            yaml.contains("metrics_ip_port_address: 127.0.0.1:9095"),
+            "{yaml}"
+        );
+        assert_eq!(AggregatorConfig::from_yaml(&yaml).unwrap(), c);
+        // Absent, it is not written: the file stays what older versions read.
+        c.metrics_ip_port_address = None;
+        assert!(!c.to_yaml().unwrap().contains("metrics"));
         c.max_pending_tasks = 0;
         assert!(c.to_yaml().unwrap_err().0.contains("max_pending_tasks"));
     }
@@ -272,6 +298,14 @@ mod tests {
                 "max_pending_tasks",
             ),
             (&format!("{MINIMAL}quorum_numbers: [0]\n"), "quorum_numbers"),
+            (
+                &format!("{MINIMAL}metrics_ip_port_address: \"9095\"\n"),
+                "metrics_ip_port_address",
+            ),
+            (
+                &format!("{MINIMAL}metrics_ip_port_address: \":9095\"\n"),
+                "metrics_ip_port_address",
+            ),
         ];
         for (yaml, expected) in cases {
             let e = AggregatorConfig::from_yaml(yaml).unwrap_err().0;

@@ -7,8 +7,11 @@
 //! - [`quorum`]: stake arithmetic, batch verification, the `confirmAlert` signature data (pure).
 //! - [`store`]: the redb task store that makes restarts safe.
 //! - [`server`]: the JSON-RPC server.
+//! - [`metrics`]: the Prometheus metrics (the confirmer's signer, `confirmAlert`) and their
+//!   server.
 
 pub mod config;
+pub mod metrics;
 pub mod quorum;
 pub mod server;
 pub mod service;
@@ -26,6 +29,8 @@ use std::net::SocketAddr;
 pub struct Started {
     /// Where the JSON-RPC server listens.
     pub address: SocketAddr,
+    /// Where the metrics server listens, when `metrics_ip_port_address` is set.
+    pub metrics_address: Option<SocketAddr>,
     /// The service, for in-process callers.
     pub service: Aggregator,
 }
@@ -35,6 +40,8 @@ pub struct Started {
 pub struct AggregatorHandle {
     /// Where the JSON-RPC server listens.
     pub address: SocketAddr,
+    /// Where the metrics server listens, when `metrics_ip_port_address` is set.
+    pub metrics_address: Option<SocketAddr>,
     /// The service, for in-process callers.
     pub service: Aggregator,
     running: Running,
@@ -69,29 +76,47 @@ pub async fn start(
     avs: &AvsAddresses,
 ) -> Result<AggregatorHandle, AggregatorError> {
     let mut supervisor = Supervisor::new();
-    let Started { address, service } = start_supervised(config, conn, avs, &mut supervisor).await?;
+    let Started {
+        address,
+        metrics_address,
+        service,
+    } = start_supervised(config, conn, avs, &mut supervisor).await?;
     Ok(AggregatorHandle {
         address,
+        metrics_address,
         service,
         running: supervisor.run_in_background(),
     })
 }
 
 /// Starts the aggregator for the AVS at `avs`, confirming with `conn`'s key, under
-/// `supervisor`: its critical tasks are the JSON-RPC server ([`server::AGGREGATOR_SERVER`]) and
-/// the pruner ([`service::TASK_PRUNER`]); the per-alert actors are not critical and stop on the
-/// same shutdown token. The caller runs the supervisor.
+/// `supervisor`: its critical tasks are the JSON-RPC server ([`server::AGGREGATOR_SERVER`]),
+/// the pruner ([`service::TASK_PRUNER`]) and, when `metrics_ip_port_address` is set, the
+/// metrics server ([`metrics::METRICS_SERVER`]); the per-alert actors are not critical and stop
+/// on the same shutdown token. The caller runs the supervisor.
 pub async fn start_supervised(
     config: AggregatorConfig,
     conn: Connection,
     avs: &AvsAddresses,
     supervisor: &mut Supervisor,
 ) -> Result<Started, AggregatorError> {
+    let refused = |e: std::io::Error| mach_chain::ChainError::Refused(e.to_string());
+    // Bound before anything starts: a port in use leaves nothing running.
+    let metrics_listener = match &config.metrics_ip_port_address {
+        Some(listen) => Some(metrics::bind(listen).await.map_err(refused)?),
+        None => None,
+    };
     let contracts = mach_chain::quorum::avs_contracts(&conn, avs).await?;
     let service = Aggregator::start(config, conn, contracts, supervisor).await?;
     let address = server::serve(service.clone(), supervisor)
         .await
-        .map_err(|e| mach_chain::ChainError::Refused(e.to_string()))?;
+        .map_err(refused)?;
+    let metrics_address = match metrics_listener {
+        Some(listener) => {
+            Some(metrics::serve(listener, service.metrics(), supervisor).map_err(refused)?)
+        }
+        None => None,
+    };
     let resolved = service.resolved();
     tracing::info!(
         %address,
@@ -100,7 +125,12 @@ pub async fn start_supervised(
         quorums = ?service.config().quorum_nums,
         thresholds = ?resolved.thresholds,
         confirmer = %service.connection().sender,
+        metrics = ?metrics_address,
         "aggregator started"
     );
-    Ok(Started { address, service })
+    Ok(Started {
+        address,
+        metrics_address,
+        service,
+    })
 }

@@ -44,7 +44,8 @@ fn rpc_error(e: AggregatorError) -> RpcError {
         AggregatorError::Chain(_)
         | AggregatorError::Store(_)
         | AggregatorError::Stopping
-        | AggregatorError::Internal(_) => error_codes::UNAVAILABLE,
+        | AggregatorError::Internal(_)
+        | AggregatorError::Metrics(_) => error_codes::UNAVAILABLE,
     };
     RpcError::new(code, e.to_string())
 }

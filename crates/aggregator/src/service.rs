@@ -17,6 +17,7 @@
 //! An actor ends when nothing waits on it; finished and expired tasks are pruned from the store.
 
 use crate::config::AggregatorConfig;
+use crate::metrics::Metrics;
 use crate::quorum::{verify_batch, Member, QuorumView, SignatureIndices};
 use crate::store::{SignatureRecord, Store, StoreError, TaskRecord, TaskStatus};
 use alloy::primitives::{Address, Bytes, B256};
@@ -85,6 +86,9 @@ pub enum AggregatorError {
     /// should retry, and the log has the details.
     #[error("the aggregator could not check the signature ({0}); retry shortly")]
     Internal(String),
+    /// The metrics could not be set up (a bug: a family registered twice).
+    #[error("cannot register the aggregator's metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// Shared state of the service.
@@ -111,6 +115,8 @@ struct Inner {
     next_actor: AtomicU64,
     /// The supervisor's token: the actors stop on it.
     shutdown: Shutdown,
+    /// What `/metrics` shows; also told of every signature the actors' transactions need.
+    metrics: Arc<Metrics>,
 }
 
 /// How long a read of the latest L1 block serves as the reference block of new tasks.
@@ -295,6 +301,7 @@ impl Aggregator {
             tasks: TaskTracker::new(),
             next_actor: AtomicU64::new(0),
             shutdown: supervisor.shutdown(),
+            metrics: Arc::new(Metrics::new()?),
         });
         for record in unfinished {
             tracing::info!(
@@ -351,6 +358,11 @@ impl Aggregator {
     /// The L1 connection.
     pub fn connection(&self) -> &Connection {
         &self.inner.conn
+    }
+
+    /// The metrics (served at `/metrics` when `metrics_ip_port_address` is set).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.inner.metrics.clone()
     }
 
     /// The task for `alert_hash`: the stored one while it accepts signatures (or once it is
@@ -664,14 +676,19 @@ fn new_actor(
 /// Runs `actor` until it retires or the aggregator stops.
 fn run_actor(inner: &Arc<Inner>, actor: Actor, receiver: mpsc::Receiver<SignRequest>) {
     // The shutdown token ends an actor at whatever it awaits, as a crash would: what it stored
-    // is what a restart resumes from.
+    // is what a restart resumes from. Every transaction the aggregator sends is an actor's
+    // confirmAlert: its signatures are counted here.
     let shutdown = inner.shutdown.clone();
-    inner.tasks.spawn(async move {
-        tokio::select! {
-            _ = actor.run(receiver) => {}
-            _ = shutdown.cancelled() => {}
-        }
-    });
+    let observer: Arc<dyn mach_chain::signer::SignatureObserver> = inner.metrics.clone();
+    inner.tasks.spawn(mach_chain::signer::observe_signatures(
+        observer,
+        async move {
+            tokio::select! {
+                _ = actor.run(receiver) => {}
+                _ = shutdown.cancelled() => {}
+            }
+        },
+    ));
 }
 
 /// How long to wait before resubmitting after a failed `confirmAlert`.
@@ -975,18 +992,21 @@ impl Actor {
             Ok(Some(status)) => status,
             Ok(None) => TaskStatus::Open,
             Err(e) if e.to_string().contains("Pausable: contract is paused") => {
+                self.inner.metrics.confirm_failures.inc();
                 // An emergency stop by the AVS's pausers, not a fault of ours: the alert waits.
                 tracing::warn!(task_index = info.task_index, alert_hash = %info.alert_hash, "the service manager is paused, which stops confirmAlert; the alert waits until its unpauser clears the flags (retrying every {} s)", RETRY.as_secs());
                 self.retry_at = Some(tokio::time::Instant::now() + RETRY);
                 TaskStatus::Open
             }
             Err(e) => {
+                self.inner.metrics.confirm_failures.inc();
                 tracing::error!(task_index = info.task_index, alert_hash = %info.alert_hash, error = %e, "confirmAlert failed; retrying in {} s", RETRY.as_secs());
                 self.retry_at = Some(tokio::time::Instant::now() + RETRY);
                 TaskStatus::Open
             }
         };
         if let TaskStatus::Confirmed { tx_hash } = &status {
+            self.inner.metrics.alerts_confirmed.inc();
             tracing::info!(task_index = info.task_index, alert_hash = %info.alert_hash, %tx_hash, signers = signers.len(), "alert confirmed on L1");
         }
         if let Err(e) = self.set_status(status) {

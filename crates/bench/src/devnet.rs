@@ -38,6 +38,7 @@ pub fn run(
             load: 10,
             l2_network: network,
             mach: mach.to_path_buf(),
+            remote_bls_operator: false,
         };
         eprintln!("devnet with {n} operators in {}", config.dir.display());
         let result = measure(&config, faults);

@@ -6,6 +6,7 @@
 //!
 //! - [`keys`]: key file decryption (scrypt).
 //! - [`bls`]: the aggregator's BLS signature verification, batch against individual.
+//! - [`bls_signer`]: one alert signature in memory against one through the Cerberus protocol.
 //! - [`alert`]: an alert end to end on anvil (aggregator and nodes in this process).
 //! - [`validate`]: block validation from memory (generated range, or real OP Stack blocks).
 //! - [`verifier`]: the live verifier over JSON-RPC against an anvil rollup.
@@ -16,6 +17,7 @@
 
 pub mod alert;
 pub mod bls;
+pub mod bls_signer;
 pub mod devnet;
 pub mod keys;
 pub mod report;

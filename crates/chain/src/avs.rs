@@ -1,16 +1,14 @@
 //! An operator and one MACH AVS: its registration status, and opting in or out with every
 //! refusal explained before a transaction is sent.
 
-use crate::operator::{read_error, registration_tx};
+use crate::operator::{read_error, registration_tx, RegistrationKey};
 use crate::{AvsAddresses, ChainError, Connection};
 use alloy::primitives::{Address, Bytes, B256, U256};
-use alloy::signers::local::PrivateKeySigner;
 use eigen_utils::rewardsv2::core::delegation_manager::DelegationManager;
 use eigen_utils::rewardsv2::middleware::bls_apk_registry::BLSApkRegistry;
 use eigen_utils::rewardsv2::middleware::registry_coordinator::RegistryCoordinator;
 use eigen_utils::rewardsv2::middleware::stake_registry::StakeRegistry;
 use mach_contracts::MachServiceManager;
-use mach_keys::BlsSecretKey;
 
 /// `IRegistryCoordinator.OperatorStatus.REGISTERED` (0 never registered, 2 deregistered).
 const OPERATOR_STATUS_REGISTERED: u8 = 1;
@@ -142,8 +140,7 @@ fn paused_refusal(action: &str, flags: U256) -> ChainError {
 /// before). Each refusal says what to do; nothing is sent unless every check passes.
 pub async fn opt_in(
     conn: &Connection,
-    ecdsa: &PrivateKeySigner,
-    bls: &BlsSecretKey,
+    bls: &impl RegistrationKey,
     avs: &AvsAddresses,
     quorums: &[u8],
     socket: &str,
@@ -185,7 +182,7 @@ pub async fn opt_in(
             .map_err(|e| read_error("read the BLSApkRegistry", e))?,
         &conn.provider,
     );
-    let key_hash = bls.operator_id().0;
+    let key_hash = bls.public_key_g1().operator_id().0;
     let owner = apk
         .pubkeyHashToOperator(key_hash)
         .call()
@@ -195,7 +192,7 @@ pub async fn opt_in(
         return Err(ChainError::Refused(format!(
             "the BLS key {} is already registered to operator {owner}; every operator needs its \
              own BLS key (create one with `mach keys create --key-type bls NAME`)",
-            bls.operator_id()
+            bls.public_key_g1().operator_id()
         )));
     }
     let registered_hash = apk
@@ -210,7 +207,7 @@ pub async fn opt_in(
         )));
     }
     let what = "register the operator with the RegistryCoordinator";
-    let tx = registration_tx(conn, ecdsa, bls, avs, quorums, socket).await?;
+    let tx = registration_tx(conn, bls, avs, quorums, socket).await?;
     conn.ensure_funds(what, &tx).await?;
     conn.send(what, tx).await?;
     Ok(())

@@ -61,4 +61,7 @@ pub enum ChainError {
     /// A key could not be loaded or used.
     #[error(transparent)]
     Key(#[from] mach_keys::KeyError),
+    /// The ECDSA signer could not be built or could not sign.
+    #[error(transparent)]
+    Signer(#[from] crate::signer::SignerError),
 }

@@ -3,11 +3,9 @@
 
 use crate::{AvsAddresses, ChainError, Connection};
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
+use alloy::primitives::{keccak256, Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
-use alloy::signers::local::PrivateKeySigner;
-use alloy::signers::SignerSync;
 use eigen_utils::rewardsv2::core::avs_directory::AVSDirectory;
 use eigen_utils::rewardsv2::core::delegation_manager::{DelegationManager, IDelegationManager};
 use eigen_utils::rewardsv2::core::strategy_manager::StrategyManager;
@@ -15,7 +13,8 @@ use eigen_utils::rewardsv2::middleware::registry_coordinator::{
     IBLSApkRegistry, ISignatureUtils, RegistryCoordinator, BN254,
 };
 use mach_contracts::{ERC20Strategy, MachServiceManager, TestERC20};
-use mach_keys::BlsSecretKey;
+use mach_keys::{BlsSecretKey, BlsSignature, G1PublicKey, G2PublicKey};
+use std::future::Future;
 
 /// The operator's details in the DelegationManager.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,19 +83,47 @@ pub async fn deposit_into_strategy(
         .map_err(|e| read_error("read the deposited shares", e))
 }
 
+/// The BLS key an operator registers with the AVS: in this process ([`BlsSecretKey`]), or held
+/// by a remote signer (the node's Cerberus client implements it too).
+pub trait RegistrationKey: Sync {
+    /// The G1 public key (its hash is the operator ID).
+    fn public_key_g1(&self) -> G1PublicKey;
+    /// The G2 public key, registered beside the G1 key.
+    fn public_key_g2(&self) -> impl Future<Output = Result<G2PublicKey, ChainError>> + Send;
+    /// `sk · P` for the coordinator's registration point `P = (x, y)`: the proof of possession.
+    fn sign_registration_point(
+        &self,
+        x: U256,
+        y: U256,
+    ) -> impl Future<Output = Result<BlsSignature, ChainError>> + Send;
+}
+
+impl RegistrationKey for BlsSecretKey {
+    fn public_key_g1(&self) -> G1PublicKey {
+        self.public_key()
+    }
+
+    async fn public_key_g2(&self) -> Result<G2PublicKey, ChainError> {
+        Ok(BlsSecretKey::public_key_g2(self))
+    }
+
+    async fn sign_registration_point(&self, x: U256, y: U256) -> Result<BlsSignature, ChainError> {
+        self.sign_g1_point(x, y).map_err(ChainError::Key)
+    }
+}
+
 /// Registers the connection's account with the AVS for `quorums`, proving possession of the BLS
-/// key and signing the AVSDirectory's registration digest with `ecdsa` (the account's key).
+/// key and signing the AVSDirectory's registration digest with the connection's signer.
 /// No checks beyond the contracts' own: `mach opt-in` runs [`crate::avs::opt_in`], which
 /// explains refusals before sending.
 pub async fn register_with_avs(
     conn: &Connection,
-    ecdsa: &PrivateKeySigner,
-    bls: &BlsSecretKey,
+    bls: &impl RegistrationKey,
     avs: &AvsAddresses,
     quorums: &[u8],
     socket: &str,
 ) -> Result<(), ChainError> {
-    let tx = registration_tx(conn, ecdsa, bls, avs, quorums, socket).await?;
+    let tx = registration_tx(conn, bls, avs, quorums, socket).await?;
     conn.send("register the operator with the RegistryCoordinator", tx)
         .await?;
     Ok(())
@@ -104,15 +131,18 @@ pub async fn register_with_avs(
 
 /// The `registerOperator` transaction: BLS proof of possession, G1 and G2 keys, and the
 /// operator's ECDSA signature over the AVSDirectory digest with a fresh salt and a one-hour
-/// expiry.
+/// expiry. Both signatures are checked here before anything is sent, so a remote signer holding
+/// another key is named now rather than by a revert.
 pub async fn registration_tx(
     conn: &Connection,
-    ecdsa: &PrivateKeySigner,
-    bls: &BlsSecretKey,
+    bls: &impl RegistrationKey,
     avs: &AvsAddresses,
     quorums: &[u8],
     socket: &str,
 ) -> Result<TransactionRequest, ChainError> {
+    let ecdsa = conn.signer.as_ref().ok_or_else(|| {
+        ChainError::Refused("registering needs a signing connection, not a read-only one".into())
+    })?;
     let rc = RegistryCoordinator::new(avs.registry_coordinator, &conn.provider);
     let sm = MachServiceManager::new(avs.mach_service_manager, &conn.provider);
     let avs_directory = sm
@@ -127,12 +157,24 @@ pub async fn registration_tx(
         .call()
         .await
         .map_err(|e| read_error("read the BLS registration message", e))?;
-    let signature = bls
-        .sign_g1_point(point.X, point.Y)
-        .map_err(ChainError::Key)?
-        .coordinates();
-    let (g1x, g1y) = bls.public_key().coordinates();
-    let (g2x, g2y) = bls.public_key_g2().to_solidity();
+    let g1 = bls.public_key_g1();
+    let g2 = bls.public_key_g2().await?;
+    if !g1.matches_g2(&g2) {
+        return Err(ChainError::Refused(format!(
+            "the BLS signer's G2 key is not the partner of its G1 key {g1}; it holds another key \
+             than the one configured"
+        )));
+    }
+    let signature = bls.sign_registration_point(point.X, point.Y).await?;
+    if !mach_keys::bls::verify_g1_point(&g2, point.X, point.Y, &signature) {
+        return Err(ChainError::Refused(format!(
+            "the BLS signer's proof of possession does not verify against the G2 key of {g1}: \
+             it signs with another key than the configured one"
+        )));
+    }
+    let signature = signature.coordinates();
+    let (g1x, g1y) = g1.coordinates();
+    let (g2x, g2y) = g2.to_solidity();
     let params = IBLSApkRegistry::PubkeyRegistrationParams {
         pubkeyRegistrationSignature: BN254::G1Point {
             X: signature.0,
@@ -155,20 +197,11 @@ pub async fn registration_tx(
         .map(|b| b.header.timestamp)
         .unwrap_or_default();
     let expiry = U256::from(timestamp + 3600);
-    let avs_dir = AVSDirectory::new(avs_directory, &conn.provider);
-    let digest = avs_dir
-        .calculateOperatorAVSRegistrationDigestHash(
-            conn.sender,
-            avs.mach_service_manager,
-            salt,
-            expiry,
-        )
-        .call()
-        .await
-        .map_err(|e| read_error("compute the AVS registration digest", e))?;
-    let ecdsa_signature = ecdsa.sign_hash_sync(&digest).map_err(|e| ChainError::Rpc {
-        what: "sign the AVS registration digest".into(),
-        reason: e.to_string(),
+    let preimage =
+        registration_digest_preimage(conn, avs_directory, avs.mach_service_manager, salt, expiry)
+            .await?;
+    let ecdsa_signature = ecdsa.sign_keccak_preimage(&preimage).await.map_err(|e| {
+        ChainError::Refused(format!("cannot sign the AVS registration digest: {e}"))
     })?;
     let operator_signature = ISignatureUtils::SignatureWithSaltAndExpiry {
         signature: Bytes::from(ecdsa_signature.as_bytes().to_vec()),
@@ -183,6 +216,47 @@ pub async fn registration_tx(
             operator_signature,
         )
         .into_transaction_request())
+}
+
+/// The EIP-712 preimage of the AVSDirectory's registration digest:
+/// `0x1901 ‖ domainSeparator ‖ keccak256(abi.encode(TYPEHASH, operator, avs, salt, expiry))`,
+/// checked against the digest the contract computes (a signer that hashes, web3signer, needs the
+/// preimage, not the digest).
+async fn registration_digest_preimage(
+    conn: &Connection,
+    avs_directory: Address,
+    avs: Address,
+    salt: B256,
+    expiry: U256,
+) -> Result<Vec<u8>, ChainError> {
+    use alloy::sol_types::SolValue;
+    let directory = AVSDirectory::new(avs_directory, &conn.provider);
+    let digest = directory
+        .calculateOperatorAVSRegistrationDigestHash(conn.sender, avs, salt, expiry)
+        .call()
+        .await
+        .map_err(|e| read_error("compute the AVS registration digest", e))?;
+    let domain = directory
+        .domainSeparator()
+        .call()
+        .await
+        .map_err(|e| read_error("read the AVSDirectory's domain separator", e))?;
+    let typehash = directory
+        .OPERATOR_AVS_REGISTRATION_TYPEHASH()
+        .call()
+        .await
+        .map_err(|e| read_error("read the AVSDirectory's registration type hash", e))?;
+    let struct_hash = keccak256((typehash, conn.sender, avs, salt, expiry).abi_encode());
+    let mut preimage = vec![0x19, 0x01];
+    preimage.extend_from_slice(domain.as_slice());
+    preimage.extend_from_slice(struct_hash.as_slice());
+    if keccak256(&preimage) != digest {
+        return Err(ChainError::Refused(format!(
+            "the AVSDirectory at {avs_directory} computes a registration digest in another form \
+             than EIP-712 over (operator, avs, salt, expiry); this version of mach cannot sign it"
+        )));
+    }
+    Ok(preimage)
 }
 
 /// Deregisters the connection's account from `quorums` of the AVS.

@@ -2,12 +2,13 @@
 //! reference `.env.opt`, each overridden by its flag, and a variable set in the environment
 //! overriding the env file.
 
+use crate::signer::{EcdsaSigner, EcdsaSignerConfig, SignerChoice};
 use crate::{avs, AvsAddresses, ChainError, Connection};
 use alloy::primitives::Address;
-use alloy::signers::local::PrivateKeySigner;
 use mach_keys::{BlsSecretKey, KeyFile, KeyType, PublicKeyInfo};
 use mach_primitives::env::{parse_quorums, Env, EnvError};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the command line gives; each set field overrides its variable.
 #[derive(Clone, Debug, Default)]
@@ -20,8 +21,10 @@ pub struct OptFlags {
     pub quorums: Option<String>,
     /// L1 RPC URL (`ETH_RPC_URL`).
     pub rpc_url: Option<String>,
-    /// ECDSA key file (`NODE_ECDSA_KEY_FILE_HOST`).
-    pub ecdsa_key_file: Option<PathBuf>,
+    /// The ECDSA signer's flags; `ecdsa_key_file` overrides `NODE_ECDSA_KEY_FILE_HOST`, and the
+    /// env file's `MACH_*` signer variables fill what is not given. With none of them, the key
+    /// file `NODE_ECDSA_KEY_FILE_HOST` with `OPERATOR_ECDSA_KEY_PASSWORD`.
+    pub signer: SignerChoice,
     /// BLS key file (`NODE_BLS_KEY_FILE_HOST`).
     pub bls_key_file: Option<PathBuf>,
 }
@@ -39,6 +42,9 @@ pub struct OptSettings {
     pub quorums: Vec<u8>,
     /// The ECDSA key file, if named.
     pub ecdsa_key_file: Option<PathBuf>,
+    /// The ECDSA signer settings: the flags over the env file's `MACH_*` variables, the key file
+    /// and its password when nothing else is chosen.
+    pub signer: SignerChoice,
     /// The BLS key file, if named.
     pub bls_key_file: Option<PathBuf>,
     /// AVS addresses from a deployment record, if one was given.
@@ -73,11 +79,20 @@ impl OptSettings {
             .as_deref()
             .map(AvsAddresses::load)
             .transpose()?;
+        let ecdsa_key_file = path(&flags.signer.ecdsa_key_file, "NODE_ECDSA_KEY_FILE_HOST");
+        let mut signer = flags.signer.clone().or_env(&env)?;
+        if signer.is_empty() {
+            signer.ecdsa_key_file = ecdsa_key_file.clone();
+        }
+        if signer.ecdsa_key_file.is_some() && signer.password_file.is_none() {
+            signer.password = env.get("OPERATOR_ECDSA_KEY_PASSWORD");
+        }
         Ok(Self {
             rpc_url,
             chain_id: env.parse("LAYER1_CHAIN_ID").map_err(env_error)?,
             quorums,
-            ecdsa_key_file: path(&flags.ecdsa_key_file, "NODE_ECDSA_KEY_FILE_HOST"),
+            signer,
+            ecdsa_key_file,
             bls_key_file: path(&flags.bls_key_file, "NODE_BLS_KEY_FILE_HOST"),
             deployment,
             env,
@@ -88,7 +103,9 @@ impl OptSettings {
     pub fn ecdsa_key_file(&self) -> Result<&PathBuf, ChainError> {
         self.ecdsa_key_file.as_ref().ok_or_else(|| {
             ChainError::Refused(
-                "no ECDSA key file: set NODE_ECDSA_KEY_FILE_HOST or pass --ecdsa-key-file".into(),
+                "no ECDSA key file: set NODE_ECDSA_KEY_FILE_HOST or pass --ecdsa-key-file, or \
+                 choose a remote signer (MACH_ECDSA_SIGNER=aws-kms|web3signer or --signer)"
+                    .into(),
             )
         })
     }
@@ -121,16 +138,30 @@ impl OptSettings {
         .await
     }
 
-    /// Decrypts the ECDSA key, checking it against `OPERATOR_ECDSA_ADDRESS` when that is set.
-    pub fn signer(&self) -> Result<PrivateKeySigner, ChainError> {
-        let file = self.ecdsa_key_file()?;
-        let password = self.env.get("OPERATOR_ECDSA_KEY_PASSWORD");
-        let signer = crate::signer(&mach_keys::open_ecdsa(file, None, password)?);
+    /// The ECDSA signer the settings select (a key file, AWS KMS, web3signer), built and
+    /// checked (`timeout` bounds each remote request), and checked against
+    /// `OPERATOR_ECDSA_ADDRESS` when that is set.
+    pub async fn signer(&self, timeout: Duration) -> Result<EcdsaSigner, ChainError> {
+        if self.signer.is_empty() {
+            self.ecdsa_key_file()?;
+        }
+        let config = self.signer.config()?;
+        let signer = config.build(timeout).await?;
         if let Some(expected) = self.expected_operator()? {
             if expected != signer.address() {
+                let (what, setting) = match &config {
+                    EcdsaSignerConfig::Keystore { path, .. } => (
+                        format!("the key file {}", path.display()),
+                        "NODE_ECDSA_KEY_FILE_HOST (or --ecdsa-key-file)".to_string(),
+                    ),
+                    _ => (
+                        format!("the {} signer", config.kind()),
+                        format!("the {} signer", config.kind()),
+                    ),
+                };
                 return Err(ChainError::Refused(format!(
-                    "the key file {} is for {}, but OPERATOR_ECDSA_ADDRESS is {expected}; point NODE_ECDSA_KEY_FILE_HOST at the operator's key or fix the address",
-                    file.display(),
+                    "{what} is for {}, but OPERATOR_ECDSA_ADDRESS is {expected}; point {setting} \
+                     at the operator's key or fix the address",
                     signer.address()
                 )));
             }
@@ -154,13 +185,16 @@ impl OptSettings {
         self.env.parse("OPERATOR_ECDSA_ADDRESS").map_err(env_error)
     }
 
-    /// The operator to look up: `given`, else `OPERATOR_ECDSA_ADDRESS`, else the ECDSA key
-    /// file's address (read without its password).
+    /// The operator to look up: `given`, else `OPERATOR_ECDSA_ADDRESS`, else web3signer's
+    /// `MACH_SIGNER_ADDRESS`, else the ECDSA key file's address (read without its password).
     pub fn operator(&self, given: Option<Address>) -> Result<Address, ChainError> {
         if let Some(address) = given {
             return Ok(address);
         }
         if let Some(address) = self.expected_operator()? {
+            return Ok(address);
+        }
+        if let Some(address) = self.signer.signer_address {
             return Ok(address);
         }
         match KeyFile::read(self.ecdsa_key_file()?, Some(KeyType::Ecdsa))?.public() {

@@ -3,12 +3,14 @@
 //! the chain checked, and every refusal explained before a transaction is sent.
 
 use crate::operator::{self, ElOperatorStatus, OperatorDetails};
+use crate::signer::{EcdsaSignerConfig, SignerChoice};
 use crate::{ChainError, Connection};
 use alloy::primitives::Address;
 use mach_keys::{KeyFile, KeyType, PublicKeyInfo};
 use mach_primitives::error_text;
 use mach_primitives::operator::{is_http_url, OperatorFile, OperatorMetadata, OperatorSection};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 fn refused(message: String) -> ChainError {
     ChainError::Refused(message)
@@ -74,6 +76,7 @@ pub fn write_config(
         chain_id: new.chain_id,
         private_key_store_path: key_file.to_string_lossy().into_owned(),
         signer_type: "local_keystore".into(),
+        web3: None,
     };
     std::fs::create_dir_all(dir)
         .map_err(|e| refused(format!("cannot create {}: {e}", dir.display())))?;
@@ -157,20 +160,40 @@ pub async fn check_metadata(url: &str) -> Result<(), ChainError> {
     Ok(())
 }
 
-/// Loads `operator.yaml` at `path` and its key (password from `password_file`, else the
-/// environment or a prompt), checks the metadata, the key and the chain, and connects.
+/// Loads `operator.yaml`, checks its metadata, and connects with the operator's signer: the one
+/// `choice` names (flags, `MACH_*` variables), else the file's own (`signer_type:
+/// local_keystore` with `private_key_store_path` and `choice.password_file`, or `web3` with
+/// `web3.url`). The signer must sign for `operator.address` and the endpoint must be
+/// `chain_id`. `timeout` bounds each request to a remote signer.
 pub async fn connect_operator(
     path: &Path,
-    password_file: Option<PathBuf>,
+    choice: &SignerChoice,
+    timeout: Duration,
 ) -> Result<(OperatorFile, Connection), ChainError> {
     let file = load_file(path)?;
     check_metadata(&file.operator.metadata_url).await?;
-    let key_path = PathBuf::from(&file.private_key_store_path);
-    let signer = crate::signer(&mach_keys::open_ecdsa(&key_path, password_file, None)?);
+    let (config, source) = if !choice.is_empty() {
+        (choice.config()?, "the --signer options")
+    } else if file.signer_type == "web3" {
+        let config = EcdsaSignerConfig::Web3Signer {
+            url: file.web3_url().unwrap_or_default().to_string(),
+            address: file.operator.address,
+        };
+        (config, "operator.yaml's web3.url")
+    } else {
+        let config = EcdsaSignerConfig::Keystore {
+            path: PathBuf::from(&file.private_key_store_path),
+            password_file: choice.password_file.clone(),
+            password: None,
+        };
+        (config, "operator.yaml's private_key_store_path")
+    };
+    let signer = config.build(timeout).await?;
     if signer.address() != file.operator.address {
         return Err(refused(format!(
-            "the key {} is for {}, but operator.yaml says the operator is {}; fix operator.address or private_key_store_path",
-            key_path.display(),
+            "the {} signer ({source}) signs for {}, but operator.yaml says the operator is {}; \
+             fix operator.address or point the signer at the operator's key",
+            config.kind(),
             signer.address(),
             file.operator.address
         )));

@@ -144,6 +144,38 @@ impl EcdsaSigner {
             Self::Web3Signer(signer) => format!("web3signer at {}", signer.url),
         }
     }
+
+    /// Signs keccak256(`preimage`): the form every signer can make, since web3signer hashes
+    /// what it is given and signs no bare digest. For an EIP-712 digest the preimage is
+    /// `0x1901 ‖ domain separator ‖ struct hash`. A remote signature is checked to recover to
+    /// [`Self::address`].
+    pub async fn sign_keccak_preimage(&self, preimage: &[u8]) -> Result<Signature, SignerError> {
+        let hash = keccak256(preimage);
+        match self {
+            Self::Local(signer) => {
+                use alloy::signers::SignerSync;
+                signer
+                    .sign_hash_sync(&hash)
+                    .map_err(|e| SignerError::Config(format!("cannot sign: {e}")))
+            }
+            Self::Kms(signer) => {
+                let signature = alloy::signers::Signer::sign_hash(signer, &hash)
+                    .await
+                    .map_err(|e| SignerError::Kms {
+                        key_id: format!("{signer:?}"),
+                        reason: error_chain(&e),
+                    })?;
+                check_signer(
+                    "AWS KMS",
+                    alloy::signers::Signer::address(signer),
+                    &signature,
+                    &hash,
+                )?;
+                Ok(signature)
+            }
+            Self::Web3Signer(signer) => signer.sign(preimage).await,
+        }
+    }
 }
 
 impl From<PrivateKeySigner> for EcdsaSigner {
@@ -170,29 +202,41 @@ impl TxSigner<Signature> for EcdsaSigner {
         EcdsaSigner::address(self)
     }
 
+    /// Signs where the key is. How long it took and whether it succeeded go to the calling
+    /// task's [`SignatureObserver`], if it runs inside [`observe_signatures`].
     async fn sign_transaction(
         &self,
         tx: &mut dyn SignableTransaction<Signature>,
     ) -> alloy::signers::Result<Signature> {
-        match self {
-            Self::Local(signer) => signer.sign_transaction(tx).await,
-            Self::Kms(signer) => {
-                let expected = alloy::signers::Signer::address(signer);
-                let hash = tx.signature_hash();
-                let signature = signer.sign_transaction(tx).await?;
-                check_signer("AWS KMS", expected, &signature, &hash)
-                    .map_err(alloy::signers::Error::other)?;
-                Ok(signature)
-            }
-            Self::Web3Signer(signer) => {
-                let mut payload = Vec::new();
-                tx.encode_for_signing(&mut payload);
-                signer
-                    .sign(&payload)
-                    .await
-                    .map_err(alloy::signers::Error::other)
+        let started = std::time::Instant::now();
+        let signed: alloy::signers::Result<Signature> = async {
+            match self {
+                Self::Local(signer) => signer.sign_transaction(tx).await,
+                Self::Kms(signer) => {
+                    let expected = alloy::signers::Signer::address(signer);
+                    let hash = tx.signature_hash();
+                    let signature = signer.sign_transaction(tx).await?;
+                    check_signer("AWS KMS", expected, &signature, &hash)
+                        .map_err(alloy::signers::Error::other)?;
+                    Ok(signature)
+                }
+                Self::Web3Signer(signer) => {
+                    let mut payload = Vec::new();
+                    tx.encode_for_signing(&mut payload);
+                    signer
+                        .sign(&payload)
+                        .await
+                        .map_err(alloy::signers::Error::other)
+                }
             }
         }
+        .await;
+        report_signature(SignatureEvent {
+            signer: self.metric_label(),
+            took: started.elapsed(),
+            ok: signed.is_ok(),
+        });
+        signed
     }
 }
 
@@ -518,6 +562,314 @@ impl EcdsaSignerConfig {
     }
 }
 
+/// Where an ECDSA key lives, as `--signer` / `MACH_ECDSA_SIGNER` name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignerKind {
+    /// A v3 key file on this machine (`--ecdsa-key-file`, `--password-file`).
+    Keystore,
+    /// A raw private key (`--private-key`).
+    PrivateKey,
+    /// An AWS KMS key (`--kms-key-id`, `--kms-region`, `--kms-endpoint`).
+    AwsKms,
+    /// A key held by web3signer (`--web3signer-url`, `--signer-address`).
+    Web3signer,
+}
+
+impl SignerKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [SignerKind; 4] = [
+        Self::Keystore,
+        Self::PrivateKey,
+        Self::AwsKms,
+        Self::Web3signer,
+    ];
+
+    /// The name `--signer` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Keystore => "keystore",
+            Self::PrivateKey => "private-key",
+            Self::AwsKms => "aws-kms",
+            Self::Web3signer => "web3signer",
+        }
+    }
+}
+
+impl std::fmt::Display for SignerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SignerKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let wanted = text.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown signer {text:?}; use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// Variables of an env file that select the signer, one per field of [`SignerChoice`] (the
+/// same names as the flags' environment variables).
+const CHOICE_VARIABLES: [&str; 6] = [
+    "MACH_ECDSA_SIGNER",
+    "MACH_KMS_KEY_ID",
+    "MACH_KMS_REGION",
+    "MACH_KMS_ENDPOINT",
+    "MACH_WEB3SIGNER_URL",
+    "MACH_SIGNER_ADDRESS",
+];
+
+/// The signer settings as given (flags, variables, a file's fields), before the selection
+/// rules of [`SignerChoice::config`] pick one signer from them.
+#[derive(Clone, Debug, Default)]
+pub struct SignerChoice {
+    /// `--signer` / `MACH_ECDSA_SIGNER`; without it, keystore or private-key, whichever of
+    /// their settings is given.
+    pub kind: Option<SignerKind>,
+    /// `--private-key`.
+    pub private_key: Option<String>,
+    /// `--ecdsa-key-file`.
+    pub ecdsa_key_file: Option<PathBuf>,
+    /// `--password-file`, for the key file.
+    pub password_file: Option<PathBuf>,
+    /// The key file's password when an env file holds it (`OPERATOR_ECDSA_KEY_PASSWORD`).
+    pub password: Option<String>,
+    /// `--kms-key-id` / `MACH_KMS_KEY_ID`.
+    pub kms_key_id: Option<String>,
+    /// `--kms-region` / `MACH_KMS_REGION`.
+    pub kms_region: Option<String>,
+    /// `--kms-endpoint` / `MACH_KMS_ENDPOINT`.
+    pub kms_endpoint: Option<String>,
+    /// `--web3signer-url` / `MACH_WEB3SIGNER_URL`.
+    pub web3signer_url: Option<String>,
+    /// `--signer-address` / `MACH_SIGNER_ADDRESS`.
+    pub signer_address: Option<Address>,
+}
+
+impl SignerChoice {
+    /// Whether nothing names a signer (a password alone does not): the caller's default applies
+    /// (an `operator.yaml`'s key, an env file's key file).
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_none()
+            && self.private_key.is_none()
+            && self.ecdsa_key_file.is_none()
+            && !self.remote_settings()
+    }
+
+    fn remote_settings(&self) -> bool {
+        self.kms_key_id.is_some()
+            || self.kms_region.is_some()
+            || self.kms_endpoint.is_some()
+            || self.web3signer_url.is_some()
+            || self.signer_address.is_some()
+    }
+
+    /// Fills the settings not given from an env file's `MACH_*` variables (`MACH_ECDSA_SIGNER`,
+    /// `MACH_KMS_KEY_ID`, …), so a `.env.opt` can select a remote signer as the flags do.
+    pub fn or_env(mut self, env: &mach_primitives::env::Env) -> Result<Self, SignerError> {
+        let get = |name: &str| env.get(name).filter(|v| !v.trim().is_empty());
+        let [kind, key_id, region, endpoint, url, address] = CHOICE_VARIABLES;
+        if self.kind.is_none() {
+            if let Some(text) = get(kind) {
+                self.kind = Some(
+                    text.parse()
+                        .map_err(|e| SignerError::Config(format!("{kind}: {e}")))?,
+                );
+            }
+        }
+        self.kms_key_id = self.kms_key_id.or_else(|| get(key_id));
+        self.kms_region = self.kms_region.or_else(|| get(region));
+        self.kms_endpoint = self.kms_endpoint.or_else(|| get(endpoint));
+        self.web3signer_url = self.web3signer_url.or_else(|| get(url));
+        if self.signer_address.is_none() {
+            if let Some(text) = get(address) {
+                self.signer_address = Some(text.trim().parse().map_err(|e| {
+                    SignerError::Config(format!("{address}={text:?} is not an address: {e}"))
+                })?);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The signer these settings select, refusing a missing or misplaced setting by name.
+    pub fn config(&self) -> Result<EcdsaSignerConfig, SignerError> {
+        let kind = match (self.kind, &self.private_key, &self.ecdsa_key_file) {
+            (Some(kind), _, _) => kind,
+            (None, Some(_), _) => SignerKind::PrivateKey,
+            (None, None, Some(_)) => SignerKind::Keystore,
+            (None, None, None) => {
+                return Err(SignerError::Config(
+                    "choose the signer: --ecdsa-key-file FILE, --private-key KEY, or --signer \
+                     aws-kms|web3signer (MACH_ECDSA_SIGNER) with its options"
+                        .into(),
+                ))
+            }
+        };
+        let local = self.private_key.is_some() || self.ecdsa_key_file.is_some();
+        let kms =
+            self.kms_key_id.is_some() || self.kms_region.is_some() || self.kms_endpoint.is_some();
+        let web3 = self.web3signer_url.is_some() || self.signer_address.is_some();
+        let stray = match kind {
+            SignerKind::Keystore | SignerKind::PrivateKey if kms || web3 => {
+                Some("--kms-* or --web3signer-url/--signer-address")
+            }
+            SignerKind::PrivateKey if self.ecdsa_key_file.is_some() => Some("--ecdsa-key-file"),
+            SignerKind::Keystore if self.private_key.is_some() => Some("--private-key"),
+            SignerKind::AwsKms if local || web3 => {
+                Some("--private-key, --ecdsa-key-file or --web3signer-url/--signer-address")
+            }
+            SignerKind::Web3signer if local || kms => {
+                Some("--private-key, --ecdsa-key-file or --kms-*")
+            }
+            _ if kind != SignerKind::Keystore && self.password_file.is_some() => {
+                Some("--password-file")
+            }
+            _ => None,
+        };
+        if let Some(stray) = stray {
+            return Err(SignerError::Config(format!(
+                "--signer {kind} does not use {stray}; remove them (or their MACH_* variables), \
+                 or choose the signer they belong to"
+            )));
+        }
+        let missing = |flag: &str, variable: &str| {
+            SignerError::Config(format!("--signer {kind} needs {flag} (or {variable})"))
+        };
+        Ok(match kind {
+            SignerKind::Keystore => EcdsaSignerConfig::Keystore {
+                path: self.ecdsa_key_file.clone().ok_or_else(|| {
+                    SignerError::Config("--signer keystore needs --ecdsa-key-file".into())
+                })?,
+                password_file: self.password_file.clone(),
+                password: self.password.clone(),
+            },
+            SignerKind::PrivateKey => {
+                EcdsaSignerConfig::PrivateKey(self.private_key.clone().ok_or_else(|| {
+                    SignerError::Config("--signer private-key needs --private-key".into())
+                })?)
+            }
+            SignerKind::AwsKms => EcdsaSignerConfig::AwsKms {
+                key_id: self
+                    .kms_key_id
+                    .clone()
+                    .ok_or_else(|| missing("--kms-key-id", "MACH_KMS_KEY_ID"))?,
+                region: self.kms_region.clone(),
+                endpoint_url: self.kms_endpoint.clone(),
+            },
+            SignerKind::Web3signer => EcdsaSignerConfig::Web3Signer {
+                url: self
+                    .web3signer_url
+                    .clone()
+                    .ok_or_else(|| missing("--web3signer-url", "MACH_WEB3SIGNER_URL"))?,
+                address: self
+                    .signer_address
+                    .ok_or_else(|| missing("--signer-address", "MACH_SIGNER_ADDRESS"))?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    fn web3() -> SignerChoice {
+        SignerChoice {
+            kind: Some(SignerKind::Web3signer),
+            web3signer_url: Some("http://127.0.0.1:9000".into()),
+            signer_address: Some(Address::repeat_byte(7)),
+            ..SignerChoice::default()
+        }
+    }
+
+    #[test]
+    fn the_kind_follows_the_options_given() {
+        let file = SignerChoice {
+            ecdsa_key_file: Some("k.json".into()),
+            ..SignerChoice::default()
+        };
+        assert_eq!(file.config().unwrap().kind(), "keystore");
+        let raw = SignerChoice {
+            private_key: Some("0x01".into()),
+            ..SignerChoice::default()
+        };
+        assert_eq!(raw.config().unwrap().kind(), "private-key");
+        assert_eq!(web3().config().unwrap().kind(), "web3signer");
+        let text = SignerChoice::default().config().unwrap_err().to_string();
+        assert!(text.contains("choose the signer"), "{text}");
+        assert!(SignerChoice::default().is_empty());
+        let password_only = SignerChoice {
+            password_file: Some("pw".into()),
+            ..SignerChoice::default()
+        };
+        assert!(password_only.is_empty());
+    }
+
+    #[test]
+    fn misplaced_and_missing_options_are_named() {
+        let mut stray = web3();
+        stray.kms_key_id = Some("alias/k".into());
+        let text = stray.config().unwrap_err().to_string();
+        assert!(text.contains("--signer web3signer does not use"), "{text}");
+        let mut stray = web3();
+        stray.password_file = Some("pw".into());
+        let text = stray.config().unwrap_err().to_string();
+        assert!(text.contains("--password-file"), "{text}");
+        let mut missing = web3();
+        missing.signer_address = None;
+        let text = missing.config().unwrap_err().to_string();
+        assert!(text.contains("MACH_SIGNER_ADDRESS"), "{text}");
+        let kms = SignerChoice {
+            kind: Some(SignerKind::AwsKms),
+            ..SignerChoice::default()
+        };
+        let text = kms.config().unwrap_err().to_string();
+        assert!(text.contains("--kms-key-id"), "{text}");
+        assert!("vault"
+            .parse::<SignerKind>()
+            .unwrap_err()
+            .contains("aws-kms"));
+        assert_eq!("AWS-KMS".parse::<SignerKind>().unwrap(), SignerKind::AwsKms);
+    }
+
+    #[test]
+    fn an_env_file_fills_what_the_flags_leave() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env.opt");
+        std::fs::write(
+            &path,
+            "MACH_ECDSA_SIGNER=web3signer\nMACH_WEB3SIGNER_URL=http://signer:9000\n\
+             MACH_SIGNER_ADDRESS=0x0707070707070707070707070707070707070707\nMACH_KMS_REGION=\n",
+        )
+        .unwrap();
+        let env = mach_primitives::env::Env::load(Some(&path), ".env.opt").unwrap();
+        let flags = SignerChoice {
+            web3signer_url: Some("http://flag:9000".into()),
+            ..SignerChoice::default()
+        };
+        let choice = flags.or_env(&env).unwrap();
+        assert_eq!(choice.kind, Some(SignerKind::Web3signer));
+        assert_eq!(choice.web3signer_url.as_deref(), Some("http://flag:9000"));
+        assert_eq!(choice.signer_address, Some(Address::repeat_byte(7)));
+        assert_eq!(choice.kms_region, None);
+        std::fs::write(&path, "MACH_SIGNER_ADDRESS=0x12\n").unwrap();
+        let env = mach_primitives::env::Env::load(Some(&path), ".env.opt").unwrap();
+        let text = SignerChoice::default()
+            .or_env(&env)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("MACH_SIGNER_ADDRESS"), "{text}");
+    }
+}
+
 /// A KMS client from the SDK's usual configuration (credentials from the environment, profile,
 /// web identity or instance role), with `region` and `endpoint_url` when given, and every
 /// operation bounded by `timeout`.
@@ -540,6 +892,64 @@ pub async fn kms_client(
     }
     let config = loader.load().await;
     aws_sdk_kms::Client::new(&config)
+}
+
+impl EcdsaSigner {
+    /// The signer's kind as metrics label it: `local` (a key file or a raw key in this
+    /// process), `aws-kms` or `web3signer`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Local(_) => "local",
+            Self::Kms(_) => "aws-kms",
+            Self::Web3Signer(_) => "web3signer",
+        }
+    }
+}
+
+/// One transaction signature an [`EcdsaSigner`] made or failed to make, as told to a
+/// [`SignatureObserver`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignatureEvent {
+    /// [`EcdsaSigner::metric_label`]: `local`, `aws-kms` or `web3signer`.
+    pub signer: &'static str,
+    /// From the request to the checked signature, or to the failure.
+    pub took: Duration,
+    /// Whether a signature came back and recovered to the signer's address.
+    pub ok: bool,
+}
+
+/// Told of every transaction signature made inside [`observe_signatures`]. mach-chain keeps no
+/// metrics itself: a role that exports them (the aggregator) implements this and wraps the work
+/// that sends its transactions.
+pub trait SignatureObserver: Send + Sync {
+    /// One signature was made, or failed.
+    fn signed(&self, event: SignatureEvent);
+}
+
+impl<F: Fn(SignatureEvent) + Send + Sync> SignatureObserver for F {
+    fn signed(&self, event: SignatureEvent) {
+        self(event)
+    }
+}
+
+tokio::task_local! {
+    /// The observer of the task running inside [`observe_signatures`].
+    static SIGNATURE_OBSERVER: std::sync::Arc<dyn SignatureObserver>;
+}
+
+/// Runs `work` with `observer` told of every transaction an [`EcdsaSigner`] signs while `work`
+/// runs, local or remote, successful or not. The observer belongs to the task polling `work`:
+/// tasks spawned from it are not observed, and signatures made outside it reach no observer.
+pub async fn observe_signatures<F: std::future::Future>(
+    observer: std::sync::Arc<dyn SignatureObserver>,
+    work: F,
+) -> F::Output {
+    SIGNATURE_OBSERVER.scope(observer, work).await
+}
+
+/// Tells the calling task's observer, if it has one.
+fn report_signature(event: SignatureEvent) {
+    let _ = SIGNATURE_OBSERVER.try_with(|observer| observer.signed(event));
 }
 
 #[cfg(test)]
@@ -574,5 +984,36 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains(&expected.address().to_string()), "{text}");
         assert!(text.contains(&other.address().to_string()), "{text}");
+    }
+
+    #[tokio::test]
+    async fn signatures_reach_the_observer_of_their_task_only() {
+        let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let observer: std::sync::Arc<dyn SignatureObserver> =
+            std::sync::Arc::new(move |event: SignatureEvent| seen.lock().unwrap().push(event));
+        let local = EcdsaSigner::Local(PrivateKeySigner::random());
+        // Nothing listens to a signature made outside observe_signatures.
+        let mut tx = alloy::consensus::TxLegacy::default();
+        local.sign_transaction(&mut tx).await.unwrap();
+        assert!(events.lock().unwrap().is_empty());
+
+        // A web3signer nobody listens on fails at once: reported as a failure of its kind.
+        let unreachable = EcdsaSigner::Web3Signer(Web3Signer {
+            http: reqwest::Client::new(),
+            url: "http://127.0.0.1:1".into(),
+            identifier: "0x00".into(),
+            address: Address::repeat_byte(1),
+            timeout: Duration::from_secs(5),
+        });
+        observe_signatures(observer, async {
+            local.sign_transaction(&mut tx).await.unwrap();
+            let err = unreachable.sign_transaction(&mut tx).await.unwrap_err();
+            assert!(err.to_string().contains("MACH_WEB3SIGNER_URL"), "{err}");
+        })
+        .await;
+        let events = events.lock().unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| (e.signer, e.ok)).collect();
+        assert_eq!(kinds, [("local", true), ("web3signer", false)]);
     }
 }

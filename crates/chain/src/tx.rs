@@ -27,6 +27,9 @@ pub struct Connection {
     pub chain_id: u64,
     /// The endpoint, for messages.
     pub url: String,
+    /// The signer of `sender`, for signatures other than transactions (the AVS registration
+    /// digest); `None` on a read-only connection.
+    pub signer: Option<EcdsaSigner>,
 }
 
 /// The transaction signer of an ECDSA key (from a key file, [`mach_keys::open_ecdsa`]).
@@ -45,8 +48,15 @@ pub async fn connect(url: &str, signer: impl Into<EcdsaSigner>) -> Result<Connec
             reason: e.to_string(),
         })?;
     let sender = signer.address();
+    // Each transaction takes the account's pending nonce from the node. alloy's default nonce
+    // cache advances for every transaction it prepares, sent or not, so one signature a remote
+    // signer failed to make would leave every later transaction a nonce too high, stuck.
     let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::new(signer))
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::new(signer.clone()))
         .connect_http(parsed)
         .erased();
     let chain_id = provider
@@ -61,6 +71,7 @@ pub async fn connect(url: &str, signer: impl Into<EcdsaSigner>) -> Result<Connec
         sender,
         chain_id,
         url: url.into(),
+        signer: Some(signer),
     })
 }
 
@@ -85,6 +96,7 @@ pub async fn connect_read_only(url: &str, address: Address) -> Result<Connection
         sender: address,
         chain_id,
         url: url.into(),
+        signer: None,
     })
 }
 

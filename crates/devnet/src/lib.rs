@@ -11,8 +11,11 @@
 //! - [`record`]: the files a running devnet keeps in its directory (`devnet.json`,
 //!   `faults.json`, `processes.json`, `devnet.pid`).
 //! - [`control`]: `mach devnet down | fault | status` against a running devnet.
+//! - [`cerberus`]: a stand-in for Cerberus, the remote BLS signer (its gRPC API, one key held
+//!   in memory), for `up --remote-bls-operator`, tests and benchmarks; not for production.
 
 pub mod anvil;
+pub mod cerberus;
 pub mod control;
 pub mod deploy;
 pub mod operators;

@@ -60,7 +60,7 @@ pub async fn onboard_operator(
             msm.addToAllowlist(address).into_transaction_request(),
         )
         .await?;
-    operator::register_with_avs(&conn, operator, bls, &deployment.avs(), quorums, "").await
+    operator::register_with_avs(&conn, bls, &deployment.avs(), quorums, "").await
 }
 
 /// Tops `address` up to [`OPERATOR_ETH`] from `admin`.

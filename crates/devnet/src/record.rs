@@ -42,6 +42,9 @@ pub struct DevnetRecord {
     pub load_tps: u32,
     /// The aggregator's JSON-RPC.
     pub aggregator_url: String,
+    /// The aggregator's Prometheus metrics (absent in records of older devnets).
+    #[serde(default)]
+    pub aggregator_metrics_url: Option<String>,
     /// The supervisor's control JSON-RPC (`devnet_fault`), bound to localhost.
     pub control_url: String,
     /// The AVS name in every operator's `avs_configs.json`.
@@ -73,7 +76,11 @@ impl DevnetRecord {
             "  rollup       {}  chain {}, {}, a block every {} s, {} tx/s\n",
             self.l2_rpc, self.l2_chain_id, self.l2_network, self.block_time_s, self.load_tps
         );
-        text += &format!("  aggregator   {}\n", self.aggregator_url);
+        text += &format!("  aggregator   {}", self.aggregator_url);
+        if let Some(metrics) = &self.aggregator_metrics_url {
+            text += &format!("  metrics {metrics}");
+        }
+        text += "\n";
         text += &format!(
             "  MachServiceManager {}\n",
             self.deployment.mach_service_manager
@@ -83,6 +90,7 @@ impl DevnetRecord {
                 "  {}    {}  node {}  verifier metrics {}\n",
                 op.name, op.address, op.node_alert_url, op.verifier_metrics_url
             );
+            text += &format!("               BLS key: {}\n", op.bls_key_held());
         }
         text += &format!("  record {dir}/devnet.json, logs {dir}/logs/\n");
         text += &format!("  try: mach devnet fault --kind balance --dir {dir}\n");
@@ -132,12 +140,36 @@ pub struct OperatorRecord {
     pub avs_config: PathBuf,
     /// The operator's ECDSA key file.
     pub ecdsa_key_file: PathBuf,
-    /// The operator's BLS key file.
-    pub bls_key_file: PathBuf,
+    /// How the node holds the operator's BLS key: `keystore` (the key file below) or
+    /// `cerberus` (the devnet's Cerberus stand-in at `bls_cerberus_url`; no key file). Records
+    /// written before remote signers existed have no such field: `keystore`.
+    #[serde(default = "keystore")]
+    pub bls_signer: String,
+    /// The operator's BLS key file, when the node holds the key in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bls_key_file: Option<PathBuf>,
+    /// The gRPC URL of the Cerberus signer holding the operator's BLS key, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bls_cerberus_url: Option<String>,
     /// `mach node` log.
     pub node_log: PathBuf,
     /// `mach verifier` log.
     pub verifier_log: PathBuf,
+}
+
+fn keystore() -> String {
+    "keystore".into()
+}
+
+impl OperatorRecord {
+    /// How the operator's BLS key is held, for people: `keystore FILE` or `cerberus URL`.
+    pub fn bls_key_held(&self) -> String {
+        match (&self.bls_cerberus_url, &self.bls_key_file) {
+            (Some(url), _) => format!("cerberus {url} (the key is in the devnet's signer only)"),
+            (None, Some(file)) => format!("keystore {}", file.display()),
+            (None, None) => self.bls_signer.clone(),
+        }
+    }
 }
 
 /// A process the devnet started.
@@ -252,5 +284,60 @@ pub fn signal(pid: u32, kill: bool) {
             rustix::process::Signal::TERM
         };
         let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operator(extra: serde_json::Value) -> serde_json::Value {
+        let mut op = serde_json::json!({
+            "name": "operator0",
+            "address": Address::ZERO,
+            "operator_id": B256::ZERO,
+            "node_alert_url": "http://127.0.0.1:1/devnet",
+            "node_api_url": "http://127.0.0.1:2/eigen/node/health",
+            "node_metrics_url": "http://127.0.0.1:3/metrics",
+            "verifier_metrics_url": "http://127.0.0.1:4/metrics",
+            "verifier_config": "/d/operator0/mach-config.toml",
+            "genesis_config": "/d/operator0/genesis.json",
+            "env_file": "/d/operator0/.env",
+            "avs_config": "/d/operator0/avs_configs.json",
+            "ecdsa_key_file": "/d/operator0/keys/opr.ecdsa.key.json",
+            "node_log": "/d/logs/operator0-node.log",
+            "verifier_log": "/d/logs/operator0-verifier.log",
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            op[key] = value.clone();
+        }
+        op
+    }
+
+    #[test]
+    fn operator_records_say_how_the_bls_key_is_held_and_old_ones_still_read() {
+        // A record written before remote signers: a key file, no `bls_signer`.
+        let old: OperatorRecord = serde_json::from_value(operator(
+            serde_json::json!({"bls_key_file": "/d/operator0/keys/opr.bls.key.json"}),
+        ))
+        .unwrap();
+        assert_eq!(old.bls_signer, "keystore");
+        assert_eq!(
+            old.bls_key_held(),
+            "keystore /d/operator0/keys/opr.bls.key.json"
+        );
+
+        let remote: OperatorRecord = serde_json::from_value(operator(serde_json::json!({
+            "bls_signer": "cerberus",
+            "bls_cerberus_url": "http://127.0.0.1:5",
+        })))
+        .unwrap();
+        assert!(remote.bls_key_file.is_none());
+        assert!(remote
+            .bls_key_held()
+            .starts_with("cerberus http://127.0.0.1:5"));
+        let written = serde_json::to_value(&remote).unwrap();
+        assert!(written.get("bls_key_file").is_none(), "{written}");
+        assert_eq!(written["bls_signer"], "cerberus");
     }
 }

@@ -7,7 +7,9 @@
 //! the devnet directory as an operator would have them. It then keeps producing rollup blocks
 //! under a load, injects faults on request (`devnet_fault` on its control endpoint), judges the
 //! faulty blocks with a verifier of its own to learn the alert each should raise, and watches L1
-//! for the confirmations.
+//! for the confirmations. With [`UpConfig::remote_bls_operator`] it also serves operator0's BLS
+//! key from a Cerberus stand-in ([`crate::cerberus`]) in its own process, which that operator's
+//! node signs through.
 
 use crate::record::{
     self, write_json, Confirmation, DevnetRecord, FaultRecord, Logs, OperatorRecord, ProcessRecord,
@@ -58,6 +60,10 @@ pub struct UpConfig {
     /// `mach verifier`, and `mach devnet up --supervise` for [`detach`]); the binary passes
     /// its own path (`std::env::current_exe()`).
     pub mach: PathBuf,
+    /// Keep operator0's BLS key in a Cerberus stand-in ([`crate::cerberus`]) that the
+    /// supervisor runs, instead of a key file: its node signs every alert through the Cerberus
+    /// protocol (`NODE_BLS_SIGNER=cerberus`), and no BLS key file is written for it.
+    pub remote_bls_operator: bool,
 }
 
 impl UpConfig {
@@ -138,6 +144,11 @@ pub fn detach(config: &UpConfig) -> Result<DevnetRecord> {
         .args(["--block-time", &config.block_time.to_string()])
         .args(["--load", &config.load.to_string()])
         .args(["--l2-network", &config.l2_network.to_string()])
+        .args(
+            config
+                .remote_bls_operator
+                .then_some("--remote-bls-operator"),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -443,9 +454,11 @@ async fn start_and_run(args: &UpConfig, dir: &Path, started: Instant) -> Result<
         deployment.mach_service_manager
     );
 
-    // Operators: keys written (scrypt, in the background) while they register on L1.
+    // Operators: keys written (scrypt, in the background) while they register on L1. With
+    // --remote-bls-operator, operator0's BLS key is never written: onboarding signs with it in
+    // memory, and then only the Cerberus stand-in holds it.
     let operators: Vec<OperatorKeys> = (0..args.operators)
-        .map(|i| OperatorKeys::new(dir, i))
+        .map(|i| OperatorKeys::new(dir, i, args.remote_bls_operator && i == 0))
         .collect::<Result<_>>()?;
     let key_files = {
         let keys: Vec<_> = operators.iter().map(OperatorKeys::to_write).collect();
@@ -473,6 +486,8 @@ async fn start_and_run(args: &UpConfig, dir: &Path, started: Instant) -> Result<
     aggregator_config.aggregator_jsonrpc_server_ip_port_address =
         format!("127.0.0.1:{aggregator_port}");
     aggregator_config.db_path = "db".into();
+    let aggregator_metrics = format!("127.0.0.1:{}", free_port()?);
+    aggregator_config.metrics_ip_port_address = Some(aggregator_metrics.clone());
     aggregator_config.save(&aggregator_dir.join("aggregator.yaml"))?;
     let confirmer_password = random_password();
     let confirmer_key = EcdsaSecretKey::from_bytes(deployer.to_bytes().as_slice())?;
@@ -505,12 +520,50 @@ async fn start_and_run(args: &UpConfig, dir: &Path, started: Instant) -> Result<
     })
     .await?;
 
+    // The Cerberus stand-in holding the remote operator's key, in this process: it stops with
+    // the devnet (dropped when this function returns), and a failure of it stops the devnet.
+    let cerberus = match operators.iter().find(|op| op.remote_bls) {
+        Some(op) => {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
+            let server = crate::cerberus::CerberusServer::serve(
+                addr,
+                op.bls.clone(),
+                &random_password(),
+                None,
+            )
+            .await?;
+            println!(
+                "{}'s BLS key is held by the devnet's Cerberus stand-in at {}",
+                op.name, server.url
+            );
+            Some(server)
+        }
+        None => None,
+    };
+    let cerberus_access = cerberus.as_ref().map(|server| CerberusAccess {
+        url: server.url.clone(),
+        api_key: server
+            .behaviour
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .api_key
+            .clone(),
+    });
+
     // Per operator: its node and verifier, from its own files.
     let setup_block = rollup.setup_block();
     let genesis = rollup.genesis_json();
     let mut records = Vec::new();
     for op in &operators {
-        let files = op.write_files(&l1, &deployment, &aggregator_url, rollup.url(), &genesis)?;
+        let remote = cerberus_access.as_ref().filter(|_| op.remote_bls);
+        let files = op.write_files(
+            &l1,
+            &deployment,
+            &aggregator_url,
+            rollup.url(),
+            &genesis,
+            remote,
+        )?;
         let node_log = logs.join(format!("{}-node.log", op.name));
         let verifier_log = logs.join(format!("{}-verifier.log", op.name));
         procs.spawn_mach(
@@ -555,7 +608,14 @@ async fn start_and_run(args: &UpConfig, dir: &Path, started: Instant) -> Result<
             env_file: op.home.join(".env"),
             avs_config: op.home.join("avs_configs.json"),
             ecdsa_key_file: op.ecdsa_file(),
-            bls_key_file: op.bls_file(),
+            bls_signer: if remote.is_some() {
+                "cerberus"
+            } else {
+                "keystore"
+            }
+            .into(),
+            bls_key_file: remote.is_none().then(|| op.bls_file()),
+            bls_cerberus_url: remote.map(|access| access.url.clone()),
             node_log,
             verifier_log,
         });
@@ -570,6 +630,9 @@ async fn start_and_run(args: &UpConfig, dir: &Path, started: Instant) -> Result<
     let control = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let control_url = format!("http://{}", control.local_addr()?);
     supervisor.spawn_loop("control endpoint", serve_control(control, fault_tx));
+    if let Some(server) = &cerberus {
+        supervisor.spawn_loop("Cerberus signer", server.ended());
+    }
     let mut txs_per_block = (u64::from(args.load) * args.block_time) as usize;
     if txs_per_block > rollup.max_load() {
         println!(
@@ -633,6 +696,7 @@ async fn start_and_run(args: &UpConfig, dir: &Path, started: Instant) -> Result<
         block_time_s: args.block_time as f64,
         load_tps: args.load,
         aggregator_url,
+        aggregator_metrics_url: Some(format!("http://{aggregator_metrics}/metrics")),
         control_url,
         avs_name: AVS_NAME.into(),
         deployment,
@@ -1035,13 +1099,16 @@ struct OperatorKeys {
     bls: BlsSecretKey,
     ecdsa_password: String,
     bls_password: String,
+    /// Its BLS key is held by the devnet's Cerberus stand-in, not in a key file.
+    remote_bls: bool,
 }
 
 /// What the key writer needs, owned.
 struct KeysToWrite {
     dir: PathBuf,
     ecdsa: EcdsaSecretKey,
-    bls: BlsSecretKey,
+    /// `None` when no BLS key file is written (the key is in the Cerberus stand-in).
+    bls: Option<BlsSecretKey>,
     ecdsa_password: String,
     bls_password: String,
 }
@@ -1053,12 +1120,20 @@ fn write_keys(keys: &KeysToWrite) -> Result<()> {
         KeyType::Ecdsa,
         &mach_keys::file::encrypt_ecdsa(&keys.ecdsa, &keys.ecdsa_password)?,
     )?;
-    dir.write_new(
-        "opr",
-        KeyType::Bls,
-        &mach_keys::file::encrypt_bls(&keys.bls, &keys.bls_password)?,
-    )?;
+    if let Some(bls) = &keys.bls {
+        dir.write_new(
+            "opr",
+            KeyType::Bls,
+            &mach_keys::file::encrypt_bls(bls, &keys.bls_password)?,
+        )?;
+    }
     Ok(())
+}
+
+/// How a node reaches the devnet's Cerberus stand-in.
+struct CerberusAccess {
+    url: String,
+    api_key: String,
 }
 
 /// Where one operator's node listens.
@@ -1070,7 +1145,7 @@ struct NodeEndpoints {
 }
 
 impl OperatorKeys {
-    fn new(dir: &Path, index: u16) -> Result<Self> {
+    fn new(dir: &Path, index: u16, remote_bls: bool) -> Result<Self> {
         let name = format!("operator{index}");
         let home = dir.join(&name);
         DirBuilder::new().mode(0o700).create(&home)?;
@@ -1081,6 +1156,7 @@ impl OperatorKeys {
             bls: BlsSecretKey::random(),
             ecdsa_password: random_password(),
             bls_password: random_password(),
+            remote_bls,
         })
     }
 
@@ -1092,7 +1168,7 @@ impl OperatorKeys {
         KeysToWrite {
             dir: self.home.join("keys"),
             ecdsa: self.ecdsa.clone(),
-            bls: self.bls.clone(),
+            bls: (!self.remote_bls).then(|| self.bls.clone()),
             ecdsa_password: self.ecdsa_password.clone(),
             bls_password: self.bls_password.clone(),
         }
@@ -1107,7 +1183,8 @@ impl OperatorKeys {
     }
 
     /// Writes the operator's `.env` (node and opt-in variables), `avs_configs.json`,
-    /// `mach-config.toml` and `genesis.json`.
+    /// `mach-config.toml` and `genesis.json`. With `cerberus`, the node's BLS key is that
+    /// signer's (`NODE_BLS_SIGNER=cerberus`) instead of a key file.
     fn write_files(
         &self,
         l1: &Anvil,
@@ -1115,21 +1192,38 @@ impl OperatorKeys {
         aggregator_url: &str,
         l2_rpc: &str,
         genesis: &str,
+        cerberus: Option<&CerberusAccess>,
     ) -> Result<NodeEndpoints> {
         let (alert, api, node_metrics, verifier_metrics) =
             (free_port()?, free_port()?, free_port()?, free_port()?);
-        let vars = [
+        let bls_vars = match cerberus {
+            None => vec![
+                (
+                    "NODE_BLS_KEY_FILE_HOST",
+                    self.bls_file().display().to_string(),
+                ),
+                ("OPERATOR_BLS_KEY_PASSWORD", self.bls_password.clone()),
+            ],
+            Some(access) => vec![
+                ("NODE_BLS_SIGNER", "cerberus".to_string()),
+                ("NODE_BLS_CERBERUS_URL", access.url.clone()),
+                (
+                    "NODE_BLS_CERBERUS_PUBLIC_KEY_G1",
+                    crate::cerberus::name_of(&self.bls.public_key()),
+                ),
+                ("NODE_BLS_CERBERUS_API_KEY", access.api_key.clone()),
+            ],
+        };
+        let mut vars = vec![
             ("OPERATOR_SERVER_URL", format!("127.0.0.1:{alert}")),
             (
                 "NODE_ECDSA_KEY_FILE_HOST",
                 self.ecdsa_file().display().to_string(),
             ),
-            (
-                "NODE_BLS_KEY_FILE_HOST",
-                self.bls_file().display().to_string(),
-            ),
             ("OPERATOR_ECDSA_KEY_PASSWORD", self.ecdsa_password.clone()),
-            ("OPERATOR_BLS_KEY_PASSWORD", self.bls_password.clone()),
+        ];
+        vars.extend(bls_vars);
+        vars.extend([
             ("OPERATOR_ECDSA_ADDRESS", self.ecdsa.address().to_string()),
             ("ETH_RPC_URL", l1.url().to_string()),
             ("LAYER1_CHAIN_ID", L1_CHAIN_ID.to_string()),
@@ -1151,11 +1245,17 @@ impl OperatorKeys {
             ("EIGEN_METRICS_URL", format!("127.0.0.1:{node_metrics}")),
             ("ENABLE_NODE_API", "true".into()),
             ("NODE_API_URL", format!("127.0.0.1:{api}")),
-        ];
-        let comment = format!(
-            "{}: the operator node's .env (reference variables), also usable as .env.opt",
-            self.name
-        );
+        ]);
+        let comment = match cerberus {
+            None => format!(
+                "{}: the operator node's .env (reference variables), also usable as .env.opt",
+                self.name
+            ),
+            Some(_) => format!(
+                "{}: the operator node's .env (reference variables), also usable as .env.opt while the devnet runs (the BLS key is in its Cerberus stand-in)",
+                self.name
+            ),
+        };
         let env = mach_primitives::env::format_env(Some(&comment), &vars)
             .map_err(|e| anyhow::anyhow!("cannot write {}'s .env: {e}", self.name))?;
         write_private(&self.home.join(".env"), &env)?;

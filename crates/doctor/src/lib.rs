@@ -2,7 +2,8 @@
 //! verifier, one [`Check`] each, `ok <check>: <detail>` or `FAIL <check>: <the fix>`.
 //!
 //! Checks, in order: the env file; the BLS (and, if named, ECDSA) key files and that their
-//! passwords decrypt them; the node's settings; `avs_configs.json`; the L1 RPC and its chain ID;
+//! passwords decrypt them, or the remote signers the env file selects (Cerberus for BLS; AWS KMS
+//! or web3signer for ECDSA) and that they answer with the configured key; the node's settings; `avs_configs.json`; the L1 RPC and its chain ID;
 //! per AVS, registration under the BLS key's operator ID and the allowlist; that the node's
 //! listen ports are free; with a genesis file, that its OP Stack fork schedule agrees with the
 //! bundled Superchain registry (as `mach verifier` requires in strict and safe mode); with a
@@ -120,8 +121,8 @@ pub async fn run(options: Options, mut on_check: impl FnMut(&Check)) -> Summary 
         sink: &mut on_check,
     };
     let env = check_env_file(&mut report, options.env_file.as_deref());
-    let bls_id = check_bls_signer(&mut report, &env);
-    check_ecdsa_key(&mut report, &env);
+    let bls_id = check_bls_signer(&mut report, &env).await;
+    check_ecdsa_signer(&mut report, &env).await;
     let avs = check_avs_config(&mut report, &env, options.avs_config);
     let node = check_node_settings(&mut report, &env, avs.clone());
     let operator = node.as_ref().map(|config| config.operator_address);
@@ -202,23 +203,25 @@ fn read_key_file(path: &Path, var_name: &str, key_type: KeyType) -> Result<KeyFi
 /// The operator's BLS signer as `mach node` will open it (`NODE_BLS_SIGNER`): the key file, or a
 /// Cerberus remote signer's settings (whose reachability and key `mach node` proves at start
 /// against the registry). Returns the operator ID the signer stands for.
-fn check_bls_signer(report: &mut Report<'_>, env: &Env) -> Option<B256> {
+async fn check_bls_signer(report: &mut Report<'_>, env: &Env) -> Option<B256> {
     match env.get("NODE_BLS_SIGNER").as_deref().map(str::trim) {
         None | Some("keystore") => check_bls_key(report, env),
         Some("cerberus") => {
             let settings = mach_node::config::cerberus_settings(&|name| env.get(name));
-            report.record(
+            let (id, settings) = report.record(
                 "BLS signer",
                 settings.map_err(|e| e.to_string()).map(|s| {
                     let id = s.public_key_g1.operator_id().0;
                     let detail = format!(
-                        "Cerberus at {} for G1 key {} (operator ID {id}); mach node checks at start that it answers and signs as the registered key",
+                        "Cerberus at {} for G1 key {} (operator ID {id})",
                         s.url,
                         mach_node::cerberus::hex_g1(&s.public_key_g1),
                     );
-                    (id, detail)
+                    ((id, s.clone()), detail)
                 }),
-            )
+            )?;
+            report.record("BLS signer answers", cerberus_answers(settings).await);
+            Some(id)
         }
         Some(other) => {
             report.fail(
@@ -228,6 +231,51 @@ fn check_bls_signer(report: &mut Report<'_>, env: &Env) -> Option<B256> {
             None
         }
     }
+}
+
+/// Cerberus holds the configured key and signs with it: its G2 part (`GetKeyMetadata`) is the
+/// G1 key's partner, and a test signature, made with the API key and password, verifies.
+async fn cerberus_answers(
+    settings: mach_node::cerberus::CerberusSettings,
+) -> Result<((), String), String> {
+    let signer = mach_node::cerberus::CerberusSigner::new(settings).map_err(|e| e.to_string())?;
+    signer
+        .fetch_public_key_g2()
+        .await
+        .map_err(|e| e.to_string())?;
+    let test = alloy::primitives::keccak256(b"mach doctor: Cerberus signer check");
+    signer.sign(test).await.map_err(|e| e.to_string())?;
+    Ok((
+        (),
+        "it holds the key (its G2 part is the G1 key's partner) and a test signature verifies"
+            .into(),
+    ))
+}
+
+/// The ECDSA signer `mach opt-in` / `mach opt-out` use: a remote one when the env file selects
+/// it (`MACH_ECDSA_SIGNER`, …: it must answer and sign for `OPERATOR_ECDSA_ADDRESS`), else the
+/// key file.
+async fn check_ecdsa_signer(report: &mut Report<'_>, env: &Env) {
+    let choice = match mach_chain::signer::SignerChoice::default().or_env(env) {
+        Ok(choice) if choice.is_empty() => return check_ecdsa_key(report, env),
+        Ok(choice) => choice,
+        Err(e) => return report.fail("ECDSA signer", e),
+    };
+    let outcome = async {
+        let config = choice.config().map_err(|e| e.to_string())?;
+        let signer = config.build(RPC_TIMEOUT).await.map_err(|e| e.to_string())?;
+        let detail = format!("{} signs for {}", signer.describe(), signer.address());
+        match env.parse::<Address>("OPERATOR_ECDSA_ADDRESS") {
+            Ok(Some(expected)) if expected != signer.address() => Err(format!(
+                "{detail}, but OPERATOR_ECDSA_ADDRESS is {expected}; point the signer at the \
+                 operator's key or fix the address"
+            )),
+            Ok(Some(_)) => Ok(((), format!("{detail} (OPERATOR_ECDSA_ADDRESS)"))),
+            Ok(None) => Ok(((), detail)),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    report.record("ECDSA signer", outcome.await);
 }
 
 fn check_bls_key(report: &mut Report<'_>, env: &Env) -> Option<B256> {

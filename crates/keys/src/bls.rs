@@ -292,6 +292,77 @@ impl G2PublicKey {
         }
         Ok(Self(point))
     }
+
+    /// The compressed encoding of gnark-crypto (`G2Affine.Bytes()`), Cerberus's
+    /// `public_key_g2`: X's imaginary part (A1) then its real part (A0), each 32 bytes
+    /// big-endian, with the first byte's top two bits `0b10` when Y is the smaller of ±Y and
+    /// `0b11` when it is the larger. gnark orders elements of Fp2 by A1, and by A0 only when A1
+    /// is zero.
+    pub fn to_compressed(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        let Some((x, y)) = self.0.xy() else {
+            // Not reachable through this type's constructors; gnark's form of the point at
+            // infinity.
+            out[0] = 0b0100_0000;
+            return out;
+        };
+        out[..32].copy_from_slice(&fq_to_u256(&x.c1).to_be_bytes::<32>());
+        out[32..].copy_from_slice(&fq_to_u256(&x.c0).to_be_bytes::<32>());
+        out[0] |= if fq2_is_largest(&y) {
+            0b1100_0000
+        } else {
+            0b1000_0000
+        };
+        out
+    }
+
+    /// The inverse of [`Self::to_compressed`]; fails unless the 64 bytes name a point of G2
+    /// other than zero in that encoding (each half below the field modulus, X on the twist,
+    /// the point in the prime-order subgroup).
+    pub fn from_compressed(bytes: &[u8]) -> Result<Self, KeyError> {
+        use ark_ec::short_weierstrass::SWCurveConfig;
+        let bad = |why: &str| KeyError::InvalidPublicKey(format!("compressed G2 key: {why}"));
+        if bytes.len() != 64 {
+            return Err(bad(&format!("expected 64 bytes, got {}", bytes.len())));
+        }
+        let largest = match bytes[0] & 0b1100_0000 {
+            0b1000_0000 => false,
+            0b1100_0000 => true,
+            0b0100_0000 => return Err(bad("the point at infinity")),
+            _ => return Err(bad("not the compressed form (top bits 0b00)")),
+        };
+        let mut imaginary = [0u8; 32];
+        imaginary.copy_from_slice(&bytes[..32]);
+        imaginary[0] &= 0b0011_1111;
+        let part = |half: [u8; 32]| {
+            u256_to_fq(U256::from_be_bytes(half))
+                .ok_or_else(|| bad("a coordinate is not below the field modulus"))
+        };
+        let mut real = [0u8; 32];
+        real.copy_from_slice(&bytes[32..]);
+        let x = Fq2::new(part(real)?, part(imaginary)?);
+        let rhs = x * x * x + ark_bn254::g2::Config::COEFF_B;
+        let y = ark_ff::Field::sqrt(&rhs).ok_or_else(|| bad("X is not on the curve"))?;
+        let y = if fq2_is_largest(&y) == largest { y } else { -y };
+        let point = G2Affine::new_unchecked(x, y);
+        if point.is_zero() || !point.is_on_curve() {
+            return Err(bad("not a point of the curve"));
+        }
+        if !point.is_in_correct_subgroup_assuming_on_curve() {
+            return Err(bad("not in the prime-order subgroup of G2"));
+        }
+        Ok(Self(point))
+    }
+}
+
+/// gnark-crypto's `E2.LexicographicallyLargest`: A1 above (p-1)/2, or A0 when A1 is zero.
+fn fq2_is_largest(v: &Fq2) -> bool {
+    let half = Fq::MODULUS_MINUS_ONE_DIV_TWO;
+    if v.c1.is_zero() {
+        v.c0.into_bigint() > half
+    } else {
+        v.c1.into_bigint() > half
+    }
 }
 
 /// A BLS signature, a point of G1. On the wire (aggregator RPC) it is 64 bytes: X ++ Y.
@@ -338,6 +409,20 @@ pub fn hash_to_g1(hash: &B256) -> G1Affine {
 /// e(signature, G2) == e(hashToG1(hash), public_key).
 pub fn verify(public_key: &G2PublicKey, hash: &B256, signature: &BlsSignature) -> bool {
     eigen_crypto_bn254::utils::verify_message(public_key.0, &hash.0, signature.0)
+}
+
+/// Whether `signature` is `sk · P` for the point `P = (x, y)` of G1 and the holder of
+/// `public_key` (a proof of possession): e(signature, G2) == e(P, public_key).
+pub fn verify_g1_point(
+    public_key: &G2PublicKey,
+    x: U256,
+    y: U256,
+    signature: &BlsSignature,
+) -> bool {
+    let Ok(point) = g1_from_coordinates(x, y) else {
+        return false;
+    };
+    Bn254::pairing(signature.0, G2Affine::generator()) == Bn254::pairing(point, public_key.0)
 }
 
 /// The sum of signatures; it verifies against the sum of the signers' G2 keys.
@@ -486,6 +571,83 @@ mod tests {
         assert!(G1PublicKey::from_compressed(&expected[..31]).is_err());
     }
 
+    /// gnark-crypto's `G2Affine.Bytes()` of the BN254 G2 generator, the public key of secret
+    /// key 1 (bn254-keystore-go's `GenerateG2PubKey`, which Cerberus reports as
+    /// `public_key_g2`, hex-encodes exactly these bytes); the same 64 bytes appear verbatim in
+    /// gnark-serialized Groth16 verifying keys.
+    const GNARK_G2_GENERATOR: &str = "998e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed";
+
+    #[test]
+    fn compressed_g2_matches_gnark() {
+        let decode = |text: &str| hex::decode(text).unwrap();
+        let g = BlsSecretKey::from_str_scalar("1").unwrap().public_key_g2();
+        assert_eq!(hex::encode(g.to_compressed()), GNARK_G2_GENERATOR);
+        assert_eq!(
+            G2PublicKey::from_compressed(&decode(GNARK_G2_GENERATOR)).unwrap(),
+            g
+        );
+        // Secret key r-1 gives -G: same X, the other Y, flagged largest (0b11).
+        let minus_one = (SCALAR_FIELD_ORDER - U256::from(1)).to_string();
+        let neg = BlsSecretKey::from_str_scalar(&minus_one)
+            .unwrap()
+            .public_key_g2();
+        let neg_bytes = neg.to_compressed();
+        assert_eq!(
+            hex::encode(neg_bytes),
+            format!("d9{}", &GNARK_G2_GENERATOR[2..])
+        );
+        assert_eq!(G2PublicKey::from_compressed(&neg_bytes).unwrap(), neg);
+        assert_eq!(neg.0, -g.0);
+        // gnark-crypto's own refusals: an X on the twist but outside the subgroup, and an X
+        // with no Y at all.
+        let outside = format!("89{}", &GNARK_G2_GENERATOR[2..]);
+        let err = G2PublicKey::from_compressed(&decode(&outside)).unwrap_err();
+        assert!(err.to_string().contains("subgroup"), "{err}");
+        let no_root = format!("{}ffff", &GNARK_G2_GENERATOR[..124]);
+        let err = G2PublicKey::from_compressed(&decode(&no_root)).unwrap_err();
+        assert!(err.to_string().contains("not on the curve"), "{err}");
+    }
+
+    #[test]
+    fn compressed_g2_round_trips_and_refuses_other_forms() {
+        let mut largest = 0;
+        for _ in 0..16 {
+            let key = BlsSecretKey::random();
+            let g2 = key.public_key_g2();
+            let bytes = g2.to_compressed();
+            largest += usize::from(bytes[0] & 0x40 != 0);
+            let back = G2PublicKey::from_compressed(&bytes).unwrap();
+            assert_eq!(back, g2);
+            assert!(key.public_key().matches_g2(&back));
+        }
+        assert!(largest > 0 && largest < 16, "both signs of Y occur");
+        let g = BlsSecretKey::from_str_scalar("1").unwrap().public_key_g2();
+        let bytes = g.to_compressed();
+        // Infinity, the uncompressed flag, a wrong length, a half at or above the modulus.
+        let mut infinity = [0u8; 64];
+        infinity[0] = 0x40;
+        assert!(G2PublicKey::from_compressed(&infinity).is_err());
+        let mut plain = bytes;
+        plain[0] &= 0x3f;
+        assert!(G2PublicKey::from_compressed(&plain).is_err());
+        assert!(G2PublicKey::from_compressed(&bytes[..63]).is_err());
+        assert!(G2PublicKey::from_compressed(&[bytes.as_slice(), &[0]].concat()).is_err());
+        let mut high = bytes;
+        high[32..].copy_from_slice(&U256::from_limbs(Fq::MODULUS.0).to_be_bytes::<32>());
+        assert!(G2PublicKey::from_compressed(&high).is_err());
+    }
+
+    #[test]
+    fn fp2_order_follows_gnark() {
+        let small = Fq::from(1u64);
+        let large = -Fq::from(1u64);
+        // A1 decides; A0 only when A1 is zero.
+        assert!(fq2_is_largest(&Fq2::new(small, large)));
+        assert!(!fq2_is_largest(&Fq2::new(large, small)));
+        assert!(fq2_is_largest(&Fq2::new(large, Fq::zero())));
+        assert!(!fq2_is_largest(&Fq2::new(small, Fq::zero())));
+    }
+
     #[test]
     fn signing_a_point_is_scalar_multiplication() {
         let key = BlsSecretKey::from_str_scalar("7").unwrap();
@@ -508,5 +670,27 @@ mod tests {
             key.public_key_g2()
         );
         assert!(G2PublicKey::from_solidity(y, x).is_err());
+    }
+}
+
+#[cfg(test)]
+mod possession_tests {
+    use super::*;
+
+    #[test]
+    fn a_proof_of_possession_verifies_only_for_its_key() {
+        let key = BlsSecretKey::random();
+        let point = hash_to_g1(&B256::repeat_byte(9));
+        let (x, y) = g1_coordinates(&point);
+        let signature = key.sign_g1_point(x, y).unwrap();
+        assert!(verify_g1_point(&key.public_key_g2(), x, y, &signature));
+        let other = BlsSecretKey::random();
+        assert!(!verify_g1_point(&other.public_key_g2(), x, y, &signature));
+        assert!(!verify_g1_point(
+            &key.public_key_g2(),
+            x + U256::from(1),
+            y,
+            &signature
+        ));
     }
 }

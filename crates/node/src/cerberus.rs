@@ -41,8 +41,10 @@ pub mod proto {
     }
 }
 
+use proto::keymanager::key_manager_client::KeyManagerClient;
+use proto::keymanager::GetKeyMetadataRequest;
 use proto::signer::signer_client::SignerClient;
-use proto::signer::SignGenericRequest;
+use proto::signer::{SignG1Request, SignGenericRequest};
 
 /// The default deadline of one signing call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -105,6 +107,7 @@ pub struct CerberusSigner {
     settings: CerberusSettings,
     key_name: String,
     client: SignerClient<Channel>,
+    keys: KeyManagerClient<Channel>,
     g2: OnceLock<G2PublicKey>,
 }
 
@@ -152,11 +155,12 @@ impl CerberusSigner {
                 .tls_config(ClientTlsConfig::new().with_native_roots())
                 .map_err(|e| config(format!("TLS for {}: {e}", settings.url)))?;
         }
-        let client = SignerClient::new(endpoint.connect_lazy());
+        let channel = endpoint.connect_lazy();
         Ok(Self {
             key_name: hex_g1(&settings.public_key_g1),
             settings,
-            client,
+            client: SignerClient::new(channel.clone()),
+            keys: KeyManagerClient::new(channel),
             g2: OnceLock::new(),
         })
     }
@@ -195,19 +199,9 @@ impl CerberusSigner {
         Ok(())
     }
 
-    /// One signing call: asks the signer to sign `hash`, then verifies the signature against
-    /// the G2 key (refusing it when it does not verify).
-    pub async fn sign(&self, hash: B256) -> Result<BlsSignature, SignerError> {
-        let g2 = self.g2.get().copied().ok_or_else(|| {
-            SignerError::Config(
-                "the Cerberus signer's G2 key is not known yet (the node sets it from the registration at start)".into(),
-            )
-        })?;
-        let mut request = Request::new(SignGenericRequest {
-            public_key_g1: self.key_name.clone(),
-            data: hash.to_vec(),
-            password: self.settings.password.clone().unwrap_or_default(),
-        });
+    /// A request carrying the API key, bounded by the timeout.
+    fn request<T>(&self, message: T) -> Result<Request<T>, SignerError> {
+        let mut request = Request::new(message);
         request.set_timeout(self.settings.timeout);
         if let Some(key) = &self.settings.api_key {
             let value: MetadataValue<_> = key.parse().map_err(|_| {
@@ -217,15 +211,96 @@ impl CerberusSigner {
             })?;
             request.metadata_mut().insert("authorization", value);
         }
-        let mut client = self.client.clone();
-        let reply = tokio::time::timeout(self.settings.timeout, client.sign_generic(request))
+        Ok(request)
+    }
+
+    /// Waits for a call at most the timeout, turning its failure into a [`SignerError`].
+    async fn call<R>(
+        &self,
+        call: impl std::future::Future<Output = Result<tonic::Response<R>, Status>>,
+    ) -> Result<R, SignerError> {
+        Ok(tokio::time::timeout(self.settings.timeout, call)
             .await
             .map_err(|_| SignerError::Timeout {
                 url: self.settings.url.clone(),
                 after: self.settings.timeout,
             })?
             .map_err(|status| self.status_error(status))?
-            .into_inner();
+            .into_inner())
+    }
+
+    /// Asks the signer for the key's G2 public key (`KeyManager/GetKeyMetadata`), checks it is
+    /// the G1 key's partner, and keeps it for verifying signatures. Used before the operator
+    /// registers, when no registered G2 key exists yet.
+    pub async fn fetch_public_key_g2(&self) -> Result<G2PublicKey, SignerError> {
+        let request = self.request(GetKeyMetadataRequest {
+            public_key_g1: self.key_name.clone(),
+        })?;
+        let mut keys = self.keys.clone();
+        let reply = self.call(keys.get_key_metadata(request)).await?;
+        let bytes = hex::decode(reply.public_key_g2.trim_start_matches("0x")).map_err(|e| {
+            SignerError::Mismatch(format!(
+                "the Cerberus signer at {} gave a G2 key that is not hex ({e})",
+                self.settings.url
+            ))
+        })?;
+        let g2 = G2PublicKey::from_compressed(&bytes).map_err(|e| {
+            SignerError::Mismatch(format!(
+                "the Cerberus signer at {} gave a G2 key that is not a point of G2 ({e})",
+                self.settings.url
+            ))
+        })?;
+        if !self.settings.public_key_g1.matches_g2(&g2) {
+            return Err(SignerError::Mismatch(format!(
+                "the Cerberus signer at {} holds, under NODE_BLS_CERBERUS_PUBLIC_KEY_G1={}, a key \
+                 whose G2 part is not the partner of that G1 key: it holds another key than the \
+                 configured one",
+                self.settings.url, self.key_name
+            )));
+        }
+        self.set_public_key_g2(g2)?;
+        Ok(g2)
+    }
+
+    /// Signs a message that is already a point of G1 (`Signer/SignG1`): the RegistryCoordinator's
+    /// proof-of-possession message at registration. The caller verifies the signature.
+    pub async fn sign_g1_point(
+        &self,
+        x: alloy::primitives::U256,
+        y: alloy::primitives::U256,
+    ) -> Result<BlsSignature, SignerError> {
+        let mut data = x.to_be_bytes::<32>().to_vec();
+        data.extend_from_slice(&y.to_be_bytes::<32>());
+        let request = self.request(SignG1Request {
+            public_key_g1: self.key_name.clone(),
+            data,
+            password: self.settings.password.clone().unwrap_or_default(),
+        })?;
+        let mut client = self.client.clone();
+        let reply = self.call(client.sign_g1(request)).await?;
+        BlsSignature::from_bytes(&reply.signature).map_err(|e| {
+            SignerError::Mismatch(format!(
+                "the Cerberus signer at {} returned something that is not a signature ({e})",
+                self.settings.url
+            ))
+        })
+    }
+
+    /// One signing call: asks the signer to sign `hash`, then verifies the signature against
+    /// the G2 key (refusing it when it does not verify).
+    pub async fn sign(&self, hash: B256) -> Result<BlsSignature, SignerError> {
+        let g2 = self.g2.get().copied().ok_or_else(|| {
+            SignerError::Config(
+                "the Cerberus signer's G2 key is not known yet (the node sets it from the registration at start)".into(),
+            )
+        })?;
+        let request = self.request(SignGenericRequest {
+            public_key_g1: self.key_name.clone(),
+            data: hash.to_vec(),
+            password: self.settings.password.clone().unwrap_or_default(),
+        })?;
+        let mut client = self.client.clone();
+        let reply = self.call(client.sign_generic(request)).await?;
         let signature = BlsSignature::from_bytes(&reply.signature).map_err(|e| {
             SignerError::Mismatch(format!(
                 "the Cerberus signer at {} returned something that is not a signature ({e})",

@@ -164,15 +164,7 @@ impl NodeConfig {
             Some(v) if v == "false" || v == "0" => Ok(false),
             Some(v) => Err(ConfigError(format!("{name}={v:?} must be true or false"))),
         };
-        let bls_signer = match get("NODE_BLS_SIGNER").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("keystore") => BlsSignerConfig::Keystore,
-            Some("cerberus") => BlsSignerConfig::Cerberus(cerberus_settings(&get)?),
-            Some(other) => {
-                return Err(ConfigError(format!(
-                    "NODE_BLS_SIGNER={other:?} must be keystore (the key file) or cerberus (a Cerberus remote signer)"
-                )))
-            }
-        };
+        let bls_signer = bls_signer_config(&get)?;
         let bls_key_file = match get("BLS_PRIVATE_KEY_PATH").map(PathBuf::from).filter(|p| p.is_file()) {
             Some(path) => path,
             None => match get("NODE_BLS_KEY_FILE_HOST").map(PathBuf::from) {
@@ -253,7 +245,21 @@ impl NodeConfig {
     }
 }
 
-/// The `NODE_BLS_CERBERUS_*` variables.
+/// The BLS signer `NODE_BLS_SIGNER` selects (`keystore`, the default, or `cerberus` with the
+/// `NODE_BLS_CERBERUS_*` settings), from `get` (an environment lookup); `mach opt-in` reads it
+/// through this too.
+pub fn bls_signer_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<BlsSignerConfig, ConfigError> {
+    match get("NODE_BLS_SIGNER").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("keystore") => Ok(BlsSignerConfig::Keystore),
+        Some("cerberus") => Ok(BlsSignerConfig::Cerberus(cerberus_settings(get)?)),
+        Some(other) => Err(ConfigError(format!(
+            "NODE_BLS_SIGNER={other:?} must be keystore (the key file) or cerberus (a Cerberus remote signer)"
+        ))),
+    }
+}
+
 /// The `NODE_BLS_CERBERUS_*` settings from `get` (the node's environment lookup), checked as the
 /// node checks them; `mach doctor` reads them through this too.
 pub fn cerberus_settings(

@@ -173,3 +173,35 @@ impl BlsSigner {
         remote.sign(test).await.map(|_| ())
     }
 }
+
+/// The node's signer registers the operator too (`mach opt-in`): a Cerberus key is asked for
+/// its G2 key and signs the registration point remotely, so it never has to leave the signer.
+impl mach_chain::operator::RegistrationKey for BlsSigner {
+    fn public_key_g1(&self) -> G1PublicKey {
+        BlsSigner::public_key_g1(self)
+    }
+
+    async fn public_key_g2(&self) -> Result<G2PublicKey, mach_chain::ChainError> {
+        match self {
+            Self::Local(key) => Ok(key.public_key_g2()),
+            Self::Cerberus(remote) => remote
+                .fetch_public_key_g2()
+                .await
+                .map_err(|e| mach_chain::ChainError::Refused(e.to_string())),
+        }
+    }
+
+    async fn sign_registration_point(
+        &self,
+        x: alloy::primitives::U256,
+        y: alloy::primitives::U256,
+    ) -> Result<BlsSignature, mach_chain::ChainError> {
+        match self {
+            Self::Local(key) => key.sign_g1_point(x, y).map_err(mach_chain::ChainError::Key),
+            Self::Cerberus(remote) => remote
+                .sign_g1_point(x, y)
+                .await
+                .map_err(|e| mach_chain::ChainError::Refused(e.to_string())),
+        }
+    }
+}

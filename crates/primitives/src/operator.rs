@@ -16,11 +16,24 @@ pub struct OperatorFile {
     pub eth_rpc_url: String,
     /// L1 chain ID; the endpoint must report the same.
     pub chain_id: u64,
-    /// The operator's ECDSA key file.
+    /// The operator's ECDSA key file (`signer_type: local_keystore`).
+    #[serde(default)]
     pub private_key_store_path: String,
-    /// How the key is held; only `local_keystore` is supported.
+    /// How the key is held: `local_keystore` (the key file above) or `web3` (a web3signer at
+    /// `web3.url` holding the key of `operator.address`), as the `eigenlayer` CLI writes them.
     #[serde(default = "local_keystore")]
     pub signer_type: String,
+    /// The web3signer (`signer_type: web3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web3: Option<Web3Section>,
+}
+
+/// The `web3:` section of `operator.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Web3Section {
+    /// web3signer's HTTP address.
+    #[serde(default)]
+    pub url: String,
 }
 
 fn local_keystore() -> String {
@@ -46,13 +59,27 @@ impl OperatorFile {
     /// Parses the YAML text.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
         let file: Self = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-        if file.signer_type != "local_keystore" {
-            return Err(format!(
-                "signer_type {:?} is not supported; use local_keystore",
-                file.signer_type
-            ));
+        match file.signer_type.as_str() {
+            "local_keystore" if file.private_key_store_path.trim().is_empty() => {
+                Err("signer_type local_keystore needs private_key_store_path".into())
+            }
+            "web3" if file.web3_url().is_none() => {
+                Err("signer_type web3 needs web3.url (web3signer's address)".into())
+            }
+            "local_keystore" | "web3" => Ok(file),
+            other => Err(format!(
+                "signer_type {other:?} is not supported; use local_keystore or web3, or pass \
+                 --signer aws-kms|web3signer with its options to override operator.yaml's signer"
+            )),
         }
-        Ok(file)
+    }
+
+    /// `web3.url` when set.
+    pub fn web3_url(&self) -> Option<&str> {
+        self.web3
+            .as_ref()
+            .map(|w| w.url.trim())
+            .filter(|url| !url.is_empty())
     }
 
     /// The YAML text.
@@ -192,6 +219,18 @@ fireblocks:
             OperatorFile::from_yaml(&file.to_yaml().unwrap()).unwrap(),
             file
         );
+        let web3 = text.replace("signer_type: local_keystore", "signer_type: web3")
+            + "web3:\n  url: http://127.0.0.1:9000\n";
+        let file = OperatorFile::from_yaml(&web3).unwrap();
+        assert_eq!(file.web3_url(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            OperatorFile::from_yaml(&file.to_yaml().unwrap()).unwrap(),
+            file
+        );
+        let no_url = text.replace("signer_type: local_keystore", "signer_type: web3");
+        assert!(OperatorFile::from_yaml(&no_url)
+            .unwrap_err()
+            .contains("web3.url"));
         let bad = text.replace("local_keystore", "fireblocks");
         assert!(OperatorFile::from_yaml(&bad)
             .unwrap_err()

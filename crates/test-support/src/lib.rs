@@ -1,6 +1,9 @@
 //! What the workspace's test suites share. A dev-dependency of the crates whose tests use it;
 //! nothing in a product build depends on it.
 
+#[cfg(feature = "web3signer")]
+pub mod web3signer;
+
 pub mod fuzz {
     //! Property tests: one configuration and the generic generators.
 

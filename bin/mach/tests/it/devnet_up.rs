@@ -1,6 +1,8 @@
 //! `mach devnet up --detach` brings up a whole MACH network; the rollup's blocks validate on
 //! every operator; each fault `mach devnet fault` injects is alerted and confirmed on L1 exactly
-//! once, and nothing else is; `mach devnet down` leaves no process behind.
+//! once, and nothing else is; `mach devnet down` leaves no process behind. With
+//! `--remote-bls-operator`, operator0's key lives only in the devnet's Cerberus stand-in and its
+//! signatures, made through the Cerberus protocol, count toward the quorum.
 
 use crate::support::text;
 use alloy::primitives::{B256, U256};
@@ -103,13 +105,74 @@ fn alive(pid: u64) -> bool {
     }
 }
 
-/// Runs the devnet on `network` with `operators`, injects `faults`, and checks everything the
-/// acceptance asks.
-async fn devnet_alerts_every_fault_once(network: &str, operators: usize, faults: &[&str]) {
+/// The value of the Prometheus sample `series` (name and labels, exactly as exposed) in `text`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .next()
+}
+
+/// The variables of an env file.
+fn env_vars(path: &Path) -> std::collections::BTreeMap<String, String> {
+    mach_primitives::env::parse_env(&std::fs::read_to_string(path).unwrap(), &|_| None).unwrap()
+}
+
+/// Checks that operator0's BLS key is held by the devnet's Cerberus stand-in only (its record,
+/// its `.env`, no key file) and the other operators' by key files.
+fn check_bls_key_holders(ops: &[Value], ready: &str) {
+    for (i, op) in ops.iter().enumerate() {
+        let env_file = PathBuf::from(op["env_file"].as_str().unwrap());
+        let env = env_vars(&env_file);
+        let home = env_file.parent().unwrap();
+        let key_file = home.join("keys").join("opr.bls.key.json");
+        assert!(home.join("keys").join("opr.ecdsa.key.json").is_file());
+        if i == 0 {
+            assert_eq!(op["bls_signer"], "cerberus", "{op:#}");
+            assert!(op.get("bls_key_file").is_none(), "{op:#}");
+            let url = op["bls_cerberus_url"].as_str().unwrap();
+            assert!(url.starts_with("http://127.0.0.1:"), "{op:#}");
+            assert!(
+                ready.contains(&format!("BLS key: cerberus {url}")),
+                "{ready}"
+            );
+            assert_eq!(env["NODE_BLS_SIGNER"], "cerberus");
+            assert_eq!(env["NODE_BLS_CERBERUS_URL"], url);
+            assert_eq!(env["NODE_BLS_CERBERUS_PUBLIC_KEY_G1"].len(), 64);
+            assert!(!env["NODE_BLS_CERBERUS_API_KEY"].is_empty());
+            for absent in ["NODE_BLS_KEY_FILE_HOST", "OPERATOR_BLS_KEY_PASSWORD"] {
+                assert!(
+                    !env.contains_key(absent),
+                    "{absent} in {}",
+                    env_file.display()
+                );
+            }
+            assert!(!key_file.exists(), "{} was written", key_file.display());
+        } else {
+            assert_eq!(op["bls_signer"], "keystore", "{op:#}");
+            assert_eq!(op["bls_key_file"].as_str(), key_file.to_str(), "{op:#}");
+            assert!(key_file.is_file());
+            assert_eq!(env["NODE_BLS_KEY_FILE_HOST"], key_file.to_str().unwrap());
+            assert!(!env.contains_key("NODE_BLS_SIGNER"));
+        }
+    }
+}
+
+/// Runs the devnet on `network` with `operators` (operator0's BLS key in the devnet's Cerberus
+/// stand-in with `remote_bls`), injects `faults`, and checks everything the acceptance asks.
+async fn devnet_alerts_every_fault_once(
+    network: &str,
+    operators: usize,
+    faults: &[&str],
+    remote_bls: bool,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("devnet");
     let n = operators.to_string();
-    let (devnet, out) = Devnet::up(&dir, &["--operators", &n, "--l2-network", network]);
+    let mut args = vec!["--operators", &n, "--l2-network", network];
+    if remote_bls {
+        args.push("--remote-bls-operator");
+    }
+    let (devnet, out) = Devnet::up(&dir, &args);
     assert!(out.contains("devnet ready"), "{out}");
 
     // The record names every endpoint and file.
@@ -151,6 +214,15 @@ async fn devnet_alerts_every_fault_once(network: &str, operators: usize, faults:
         let env = PathBuf::from(op["env_file"].as_str().unwrap());
         let mode = std::fs::metadata(&env).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{} holds passwords", env.display());
+    }
+    if remote_bls {
+        check_bls_key_holders(ops, &out);
+    } else {
+        for op in ops {
+            assert_eq!(op["bls_signer"], "keystore", "{op:#}");
+            let key_file = PathBuf::from(op["bls_key_file"].as_str().unwrap());
+            assert!(key_file.is_file(), "{} is missing", key_file.display());
+        }
     }
 
     // Twenty rollup blocks validate on every operator.
@@ -227,6 +299,52 @@ async fn devnet_alerts_every_fault_once(network: &str, operators: usize, faults:
         assert!(msm.contains(hash).call().await.unwrap());
     }
 
+    // Every operator signed: each node's signatures, operator0's through Cerberus with the
+    // remote key. With two operators of equal stake and a threshold above half, the
+    // confirmation above needed both signatures, so it already counts operator0's.
+    if remote_bls {
+        assert_eq!(operators, 2);
+        let threshold = msm.quorumThresholdPercentage().call().await.unwrap();
+        assert!(
+            threshold > 50,
+            "a {threshold} % quorum does not need operator0"
+        );
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let url = op["node_metrics_url"].as_str().unwrap();
+        let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+        let (used, unused) = match (remote_bls, i) {
+            (true, 0) => ("cerberus", "keystore"),
+            _ => ("keystore", "cerberus"),
+        };
+        let signed = sample(
+            &metrics,
+            &format!("mach_bls_sign_duration_seconds_count{{signer=\"{used}\"}}"),
+        );
+        assert!(
+            signed.is_some_and(|n| n >= 1.0),
+            "{} made no signature through its {used} signer:\n{metrics}",
+            op["name"]
+        );
+        let other = sample(
+            &metrics,
+            &format!("mach_bls_sign_duration_seconds_count{{signer=\"{unused}\"}}"),
+        );
+        assert!(other.is_none_or(|n| n == 0.0), "{metrics}");
+        let errors = sample(&metrics, "mach_bls_signer_errors_total{avs=\"devnet\"}");
+        assert!(errors.is_none_or(|n| n == 0.0), "{metrics}");
+    }
+    // The aggregator counts what it confirmed and the confirmer key's signatures.
+    let url = record["aggregator_metrics_url"].as_str().unwrap();
+    let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let confirmed = sample(&metrics, "mach_alerts_confirmed_total");
+    assert_eq!(confirmed, Some(faults.len() as f64), "{metrics}");
+    let signed = sample(
+        &metrics,
+        "mach_ecdsa_sign_duration_seconds_count{signer=\"local\"}",
+    );
+    assert!(signed.is_some_and(|n| n >= 1.0), "{metrics}");
+
     // Down stops every process the devnet started.
     let mut pids: Vec<u64> = record["processes"]
         .as_array()
@@ -244,12 +362,20 @@ async fn devnet_alerts_every_fault_once(network: &str, operators: usize, faults:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_optimism_devnet_alerts_each_fault_kind_once_and_stops_cleanly() {
-    devnet_alerts_every_fault_once("optimism", 3, &["balance", "storage", "code", "nonce"]).await;
+    devnet_alerts_every_fault_once(
+        "optimism",
+        3,
+        &["balance", "storage", "code", "nonce"],
+        false,
+    )
+    .await;
 }
 
+/// Also the remote BLS operator: two operators of equal stake, so the 66 % quorum needs
+/// operator0's signature, which only the devnet's Cerberus stand-in can make.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ethereum_devnet_alerts_a_block_hash() {
-    devnet_alerts_every_fault_once("ethereum", 2, &["balance"]).await;
+async fn an_ethereum_devnet_with_a_remote_bls_operator_alerts_a_block_hash() {
+    devnet_alerts_every_fault_once("ethereum", 2, &["balance"], true).await;
 }
 
 #[test]

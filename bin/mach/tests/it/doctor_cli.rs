@@ -577,3 +577,44 @@ fn chain_rules_check_the_genesis_against_the_registry() {
         "is chain 901 but the genesis file is chain 1868",
     );
 }
+
+/// With the keys in remote signers, doctor asks them: Cerberus must hold the configured BLS key
+/// and accept the API key; web3signer must sign for OPERATOR_ECDSA_ADDRESS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_signers_are_asked() {
+    use mach_devnet::cerberus::CerberusServer;
+    use mach_test_support::web3signer::{self, Behaviour};
+    let mut setup = Setup::new(&dead_url());
+    let cerberus = CerberusServer::start(setup.bls.clone(), "doctor api key").await;
+    setup.unset("NODE_BLS_KEY_FILE_HOST");
+    setup.unset("OPERATOR_BLS_KEY_PASSWORD");
+    setup.set("NODE_BLS_SIGNER", "cerberus");
+    setup.set("NODE_BLS_CERBERUS_URL", &cerberus.url);
+    let g1 = mach_node::cerberus::hex_g1(&setup.bls.public_key());
+    setup.set("NODE_BLS_CERBERUS_PUBLIC_KEY_G1", &g1);
+    setup.set("NODE_BLS_CERBERUS_API_KEY", "doctor api key");
+    let operator = mach_chain::signer(&setup.ecdsa);
+    let w3 = web3signer::start(operator.clone(), Behaviour::Honest).await;
+    setup.unset("NODE_ECDSA_KEY_FILE_HOST");
+    setup.unset("OPERATOR_ECDSA_KEY_PASSWORD");
+    setup.set("MACH_ECDSA_SIGNER", "web3signer");
+    setup.set("MACH_WEB3SIGNER_URL", &w3.url);
+    setup.set("MACH_SIGNER_ADDRESS", &operator.address().to_string());
+    let (_, out) = doctor(setup.path(), &[]);
+    assert_ok(&out, "BLS signer answers");
+    assert_ok(&out, "ECDSA signer");
+    assert!(line(&out, "ECDSA signer").contains(&w3.url), "{out}");
+    assert!(!out.contains("ECDSA key file"), "{out}");
+
+    setup.set("NODE_BLS_CERBERUS_API_KEY", "wrong");
+    let other = alloy::signers::local::PrivateKeySigner::random();
+    setup.set("OPERATOR_ECDSA_ADDRESS", &other.address().to_string());
+    let (ok, out) = doctor(setup.path(), &[]);
+    assert!(!ok);
+    assert_fail(&out, "BLS signer answers", "NODE_BLS_CERBERUS_API_KEY");
+    assert_fail(&out, "ECDSA signer", "OPERATOR_ECDSA_ADDRESS");
+    setup.set("NODE_BLS_CERBERUS_API_KEY", "doctor api key");
+    cerberus.behaviour.lock().unwrap().key = BlsSecretKey::random();
+    let (_, out) = doctor(setup.path(), &[]);
+    assert_fail(&out, "BLS signer answers", "another key");
+}

@@ -10,6 +10,7 @@ mod finality_rpc;
 mod keys_cli;
 mod operator_cli;
 mod remote_bls;
+mod remote_signer_cli;
 mod signer_cli;
 mod support;
 mod verifier_cli;

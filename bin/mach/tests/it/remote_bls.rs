@@ -13,9 +13,10 @@ use mach_keys::BlsSecretKey;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 
-#[allow(dead_code)] // shared with mach-node's tests, which use all of it
-#[path = "../../../../crates/node/tests/it/cerberus_server.rs"]
-mod cerberus_server;
+/// The Cerberus stand-in of the devnet crate, under the names this test uses.
+mod cerberus_server {
+    pub use mach_devnet::cerberus::{name_of, CerberusServer as TestSigner};
+}
 
 const API_KEY: &str = "e2e-api-key";
 

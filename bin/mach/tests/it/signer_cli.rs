@@ -1,19 +1,15 @@
 //! `mach aggregator` with its confirmer's key in a web3signer (the eth1 signing API served in
-//! process by the chain tests' server): it starts when web3signer holds the MachServiceManager's
-//! alertConfirmer() key, and refuses, naming both addresses, when it holds another.
-
-// The chain tests' web3signer server; only its honest behaviour is used here.
-#[allow(dead_code)]
-#[path = "../../../../crates/chain/tests/it/support/web3signer.rs"]
-mod web3signer;
+//! process by `mach_test_support::web3signer`): it starts when web3signer holds the
+//! MachServiceManager's alertConfirmer() key, and refuses, naming both addresses, when it holds
+//! another.
 
 use crate::support::{free_port, text};
 use alloy::signers::local::PrivateKeySigner;
 use mach_devnet::{deploy, Anvil, AnvilConfig, DeployConfig};
+use mach_test_support::web3signer::{self, Behaviour};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use web3signer::Behaviour;
 
 /// A deployment on a fresh anvil (confirmer: dev account 0) and an aggregator.yaml in `dir`;
 /// returns the chain and the aggregator's URL.

@@ -6,12 +6,19 @@ use std::time::{Duration, Instant};
 
 /// Variables of an operator's shell that change what `mach` does; cleared for every run, so
 /// each test sets exactly what it means.
-const OPERATOR_VARS: [&str; 5] = [
+const OPERATOR_VARS: [&str; 12] = [
     "ETH_RPC_URL",
     "OPERATOR_ECDSA_KEY_PASSWORD",
     "OPERATOR_BLS_KEY_PASSWORD",
     "OPERATOR_ECDSA_ADDRESS",
     "EIGENLAYER_HOME",
+    "MACH_ECDSA_SIGNER",
+    "MACH_KMS_KEY_ID",
+    "MACH_KMS_REGION",
+    "MACH_KMS_ENDPOINT",
+    "MACH_WEB3SIGNER_URL",
+    "MACH_SIGNER_ADDRESS",
+    "MACH_SIGNER_TIMEOUT_MS",
 ];
 
 /// Runs the `mach` binary with `args`, the calling shell's operator variables cleared, then

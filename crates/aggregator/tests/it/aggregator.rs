@@ -823,3 +823,176 @@ async fn a_dead_critical_task_stops_the_aggregator_with_an_error_naming_it() {
     assert_eq!(stored(&handle.service), 1);
     handle.shutdown().await;
 }
+
+/// Log lines of this test binary (every test's), captured from the first call on by one global
+/// subscriber: what an operator would read in the aggregator's log.
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            lines.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || Lines(sink.clone()))
+            .try_init()
+            .expect("no other subscriber in this test binary");
+        logs
+    })
+    .clone()
+}
+
+/// The value of one sample (`name{labels}`) on the aggregator's `/metrics`, 0 if absent.
+async fn sample(metrics_url: &str, series: &str) -> f64 {
+    let text = reqwest::get(metrics_url)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Issue 21: the confirmer's key is in a web3signer that goes down after the aggregator started.
+/// The quorum's confirmAlert fails with an error naming web3signer and its setting, the failure
+/// is counted on /metrics, and the alert is not lost: it stays open with its signatures and is
+/// retried every 5 s, and is confirmed on L1 once the signer is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_waits_for_an_unreachable_signer_and_is_confirmed_when_it_is_back() {
+    use mach_aggregator::metrics::METRICS_SERVER;
+    use mach_test_support::web3signer::{self, Behaviour};
+    let logs = captured_logs();
+    let net = network().await;
+    let confirmer = net.anvil.dev_signer(0).unwrap();
+    let mut web3signer = web3signer::start(confirmer.clone(), Behaviour::Honest).await;
+    let signer = mach_chain::Web3Signer::connect(
+        &web3signer.url,
+        confirmer.address(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let conn = connect(net.anvil.url(), mach_chain::EcdsaSigner::from(signer))
+        .await
+        .unwrap();
+    let db = tempfile::tempdir().unwrap();
+    let mut supervisor = Supervisor::new();
+    let started = mach_aggregator::start_supervised(
+        config(&net, db.path(), |c| {
+            c.metrics_ip_port_address = Some("127.0.0.1:0".into())
+        }),
+        conn,
+        &net.deployment.avs(),
+        &mut supervisor,
+    )
+    .await
+    .unwrap();
+    assert!(supervisor.task_names().contains(&METRICS_SERVER));
+    let running = supervisor.run_in_background();
+    let client = Client::new(
+        &format!("http://{}", started.address),
+        Duration::from_secs(60),
+    );
+    let metrics = format!("http://{}/metrics", started.metrics_address.unwrap());
+    let errors = "mach_ecdsa_signer_errors_total{signer=\"web3signer\"}";
+    let failures = "mach_confirm_alert_failures_total";
+    assert_eq!(sample(&metrics, failures).await, 0.0);
+
+    // web3signer goes down; two of three operators sign: the quorum is reached, but the
+    // signers are answered without a transaction (response_wait_seconds is 2).
+    web3signer.stop().await;
+    let hash = B256::repeat_byte(0x5e);
+    let task = create_task(&client, hash).await;
+    let (a, b) = tokio::join!(
+        sign(&client, &task, &net.operators[0].1),
+        sign(&client, &task, &net.operators[1].1)
+    );
+    assert_eq!(a.unwrap().tx_hash, B256::ZERO);
+    assert_eq!(b.unwrap().tx_hash, B256::ZERO);
+
+    // confirmAlert fails, and is tried again 5 s later: two failures, both the signer's.
+    let waited = std::time::Instant::now();
+    while sample(&metrics, failures).await < 2.0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "confirmAlert was not retried while the signer was down"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(sample(&metrics, errors).await >= 2.0);
+    let log = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    let line = log
+        .lines()
+        .find(|line| line.contains("confirmAlert failed") && line.contains(&hash.to_string()))
+        .unwrap_or_else(|| panic!("no confirmAlert failure logged for {hash}"));
+    assert!(
+        line.contains(&format!(
+            "cannot reach the web3signer at {}",
+            web3signer.url
+        )),
+        "{line}"
+    );
+    assert!(line.contains("MACH_WEB3SIGNER_URL"), "{line}");
+    assert!(line.contains("retrying in 5 s"), "{line}");
+    // Nothing lost: the task is open with both signatures, and nothing reached L1.
+    let record = started.service.task(&hash).unwrap().unwrap();
+    assert_eq!(record.status, TaskStatus::Open);
+    assert_eq!(record.signatures.len(), 2);
+    assert!(!on_chain(&net, hash).await.0);
+
+    // web3signer is back: the next retry confirms the alert on L1.
+    web3signer.restart().await;
+    let waited = std::time::Instant::now();
+    while !on_chain(&net, hash).await.0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the alert was not confirmed after the signer came back; log:\n{}",
+            String::from_utf8_lossy(&logs.lock().unwrap())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let waited = std::time::Instant::now();
+    let tx_hash = loop {
+        match started.service.task(&hash).unwrap().unwrap().status {
+            TaskStatus::Confirmed { tx_hash } => break tx_hash,
+            _ => {
+                assert!(waited.elapsed() < Duration::from_secs(30));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    assert_ne!(tx_hash, B256::ZERO);
+    assert_eq!(sample(&metrics, "mach_alerts_confirmed_total").await, 1.0);
+    let signatures = sample(
+        &metrics,
+        "mach_ecdsa_sign_duration_seconds_count{signer=\"web3signer\"}",
+    )
+    .await;
+    assert!(signatures >= 3.0, "{signatures} signatures timed");
+    // A signer that asks again gets the transaction.
+    assert_eq!(
+        sign(&client, &task, &net.operators[0].1)
+            .await
+            .unwrap()
+            .tx_hash,
+        tx_hash
+    );
+    running.stop().await.unwrap();
+    started.service.stopped().await;
+}

@@ -22,6 +22,7 @@ task_expiry_seconds: 3600
 response_wait_seconds: 60
 pending_task_seconds: 120
 max_pending_tasks: 1024
+metrics_ip_port_address: 127.0.0.1:9095
 ";
 
 /// What `from_yaml` promises about a configuration it accepts.
@@ -35,6 +36,13 @@ fn assert_checked(config: &AggregatorConfig) {
     assert!(config.task_expiry_seconds > 0 && config.pending_task_seconds > 0);
     assert!(config.max_pending_tasks > 0);
     assert!(config.pending_task() <= config.task_expiry());
+    if let Some(listen) = &config.metrics_ip_port_address {
+        let (host, port) = listen.rsplit_once(':').unwrap();
+        assert!(
+            !host.is_empty() && port.parse::<u16>().is_ok(),
+            "{listen:?}"
+        );
+    }
 }
 
 fn parse(text: &str) -> Option<AggregatorConfig> {

@@ -52,3 +52,55 @@ async fn an_unknown_key_is_named_with_the_fix() {
     );
     assert!(text.contains("MACH_KMS_KEY_ID"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_whose_key_is_in_kms_registers_with_the_avs() {
+    use mach_chain::operator::{self, OperatorDetails};
+    use mach_contracts::MachServiceManager;
+    test_credentials();
+    let server = moto::start();
+    let key_id = moto::create_key(&moto::client(&server.url)).await;
+    let (anvil, admin) = support::chain().await;
+    let d = mach_devnet::deploy(&admin, &mach_devnet::DeployConfig::default())
+        .await
+        .unwrap();
+    let config = EcdsaSignerConfig::AwsKms {
+        key_id,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(server.url.clone()),
+    };
+    let signer = config.build(TIMEOUT).await.unwrap();
+    let address = signer.address();
+    support::fund(&admin, address).await;
+    let conn = mach_chain::connect(anvil.url(), signer).await.unwrap();
+    operator::register_as_operator(
+        &conn,
+        d.delegation_manager,
+        &OperatorDetails {
+            delegation_approver: alloy::primitives::Address::ZERO,
+            staker_opt_out_window_blocks: 0,
+        },
+        "https://operator.example/metadata.json",
+    )
+    .await
+    .unwrap();
+    let msm = MachServiceManager::new(d.mach_service_manager, &admin.provider);
+    admin
+        .send(
+            "allowlist the operator",
+            msm.addToAllowlist(address).into_transaction_request(),
+        )
+        .await
+        .unwrap();
+    // The AVSDirectory accepts the registration digest signed by KMS (through its EIP-712
+    // preimage, the form every signer can sign).
+    let bls = mach_keys::BlsSecretKey::random();
+    mach_chain::avs::opt_in(&conn, &bls, &d.avs(), &[0], "")
+        .await
+        .unwrap();
+    let status = mach_chain::avs::status(&conn, &d.avs(), address)
+        .await
+        .unwrap();
+    assert!(status.registered);
+    assert_eq!(status.operator_id, bls.operator_id().0);
+}

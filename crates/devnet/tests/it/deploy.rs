@@ -114,7 +114,7 @@ async fn deploys_wired_and_usable() {
     .await
     .unwrap();
     let bls = BlsSecretKey::random();
-    operator::register_with_avs(&conn, &deployer, &bls, &d.avs(), &[0], "devnet")
+    operator::register_with_avs(&conn, &bls, &d.avs(), &[0], "devnet")
         .await
         .unwrap();
     assert_eq!(
@@ -141,17 +141,11 @@ async fn deploys_wired_and_usable() {
     )
     .await
     .unwrap();
-    let err = operator::register_with_avs(
-        &other_conn,
-        &other,
-        &BlsSecretKey::random(),
-        &d.avs(),
-        &[0],
-        "x",
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err =
+        operator::register_with_avs(&other_conn, &BlsSecretKey::random(), &d.avs(), &[0], "x")
+            .await
+            .unwrap_err()
+            .to_string();
     assert!(
         err.contains("RegistryCoordinator") && err.contains("NotInAllowlist()"),
         "{err}"

@@ -1,10 +1,10 @@
 //! The BLS key behind a Cerberus remote signer: the client against a signer speaking the
-//! published gRPC API ([`super::cerberus_server`]), and the node starting and signing alerts
+//! published gRPC API ([`mach_devnet::cerberus`]), and the node starting and signing alerts
 //! through it on a real deployment.
 
-use super::cerberus_server::{name_of, TestSigner};
 use super::node::{chain_with_operator, config, rpc, stand_in_aggregator, Recorded};
 use alloy::primitives::{keccak256, B256};
+use mach_devnet::cerberus::{name_of, CerberusServer as TestSigner};
 use mach_keys::{BlsSecretKey, BlsSignature};
 use mach_node::cerberus::{CerberusSettings, CerberusSigner};
 use mach_node::{BlsSigner, BlsSignerConfig, SignerError};

@@ -3,6 +3,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 
 mod cerberus;
-mod cerberus_server;
 mod fuzz;
 mod node;

@@ -58,7 +58,7 @@ pub(crate) async fn chain_with_operator(opt_in: bool) -> Chain {
         .unwrap();
     let bls = BlsSecretKey::random();
     if opt_in {
-        operator::register_with_avs(&conn, &signer, &bls, &deployment.avs(), &[0], "")
+        operator::register_with_avs(&conn, &bls, &deployment.avs(), &[0], "")
             .await
             .unwrap();
     }

@@ -1,7 +1,7 @@
 //! Servers and chains the signer tests run against.
 
 pub mod moto;
-pub mod web3signer;
+pub use mach_test_support::web3signer;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
