@@ -669,6 +669,7 @@ fn new_actor(
         view: None,
         status: status_tx,
         retry_at: None,
+        failures: 0,
     };
     (handle, actor, receiver)
 }
@@ -691,8 +692,19 @@ fn run_actor(inner: &Arc<Inner>, actor: Actor, receiver: mpsc::Receiver<SignRequ
     ));
 }
 
-/// How long to wait before resubmitting after a failed `confirmAlert`.
+/// How long to wait before resubmitting after a failed `confirmAlert` (doubled after each
+/// further failure in a row, up to [`MAX_RETRY`]), and before asking L1 again for what it could
+/// not answer.
 const RETRY: Duration = Duration::from_secs(5);
+/// The longest wait between `confirmAlert` attempts.
+const MAX_RETRY: Duration = Duration::from_secs(60);
+
+/// The wait after `failures` failed `confirmAlert` attempts in a row (at least one).
+fn confirm_backoff(failures: u32) -> Duration {
+    RETRY
+        .saturating_mul(1 << failures.saturating_sub(1).min(8))
+        .min(MAX_RETRY)
+}
 
 /// The owner of one alert's task.
 struct Actor {
@@ -703,6 +715,8 @@ struct Actor {
     view: Option<Arc<QuorumView>>,
     status: watch::Sender<TaskStatus>,
     retry_at: Option<tokio::time::Instant>,
+    /// `confirmAlert` attempts that failed in a row (the backoff).
+    failures: u32,
 }
 
 impl Actor {
@@ -1000,11 +1014,16 @@ impl Actor {
             }
             Err(e) => {
                 self.inner.metrics.confirm_failures.inc();
-                tracing::error!(task_index = info.task_index, alert_hash = %info.alert_hash, error = %e, "confirmAlert failed; retrying in {} s", RETRY.as_secs());
-                self.retry_at = Some(tokio::time::Instant::now() + RETRY);
+                self.failures += 1;
+                let wait = confirm_backoff(self.failures);
+                tracing::error!(task_index = info.task_index, alert_hash = %info.alert_hash, error = %e, attempts = self.failures, "confirmAlert failed; retrying in {} s", wait.as_secs());
+                self.retry_at = Some(tokio::time::Instant::now() + wait);
                 TaskStatus::Open
             }
         };
+        if status.is_final() {
+            self.failures = 0;
+        }
         if let TaskStatus::Confirmed { tx_hash } = &status {
             self.inner.metrics.alerts_confirmed.inc();
             tracing::info!(task_index = info.task_index, alert_hash = %info.alert_hash, %tx_hash, signers = signers.len(), "alert confirmed on L1");
@@ -1134,5 +1153,12 @@ mod tests {
             e.to_string(),
             "the aggregator could not check the signature (batch verification panicked); retry shortly"
         );
+    }
+
+    #[test]
+    fn confirm_alert_retries_back_off_to_a_minute() {
+        let waits: Vec<u64> = (1..=7).map(|n| confirm_backoff(n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60, 60]);
+        assert_eq!(confirm_backoff(u32::MAX), MAX_RETRY);
     }
 }

@@ -618,7 +618,7 @@ impl std::str::FromStr for SignerKind {
 
 /// Variables of an env file that select the signer, one per field of [`SignerChoice`] (the
 /// same names as the flags' environment variables).
-const CHOICE_VARIABLES: [&str; 6] = [
+pub const SIGNER_VARIABLES: [&str; 6] = [
     "MACH_ECDSA_SIGNER",
     "MACH_KMS_KEY_ID",
     "MACH_KMS_REGION",
@@ -676,7 +676,7 @@ impl SignerChoice {
     /// `MACH_KMS_KEY_ID`, …), so a `.env.opt` can select a remote signer as the flags do.
     pub fn or_env(mut self, env: &mach_primitives::env::Env) -> Result<Self, SignerError> {
         let get = |name: &str| env.get(name).filter(|v| !v.trim().is_empty());
-        let [kind, key_id, region, endpoint, url, address] = CHOICE_VARIABLES;
+        let [kind, key_id, region, endpoint, url, address] = SIGNER_VARIABLES;
         if self.kind.is_none() {
             if let Some(text) = get(kind) {
                 self.kind = Some(

@@ -40,11 +40,7 @@ fn aggregator(dir: &Path, env: &[(&str, &str)]) -> Command {
     .current_dir(dir)
     .env("RUST_LOG", "info")
     .stdin(Stdio::null());
-    for name in [
-        "MACH_ECDSA_SIGNER",
-        "MACH_WEB3SIGNER_URL",
-        "MACH_SIGNER_ADDRESS",
-    ] {
+    for name in mach_chain::signer::SIGNER_VARIABLES {
         cmd.env_remove(name);
     }
     for (name, value) in env {

@@ -4,20 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Variables of an operator's shell that change what `mach` does; cleared for every run, so
-/// each test sets exactly what it means.
-const OPERATOR_VARS: [&str; 12] = [
+/// Variables of an operator's shell that change what `mach` does; cleared for every run with the
+/// signer variables (`MACH_ECDSA_SIGNER`, …), so each test sets exactly what it means.
+const OPERATOR_VARS: [&str; 6] = [
     "ETH_RPC_URL",
     "OPERATOR_ECDSA_KEY_PASSWORD",
     "OPERATOR_BLS_KEY_PASSWORD",
     "OPERATOR_ECDSA_ADDRESS",
     "EIGENLAYER_HOME",
-    "MACH_ECDSA_SIGNER",
-    "MACH_KMS_KEY_ID",
-    "MACH_KMS_REGION",
-    "MACH_KMS_ENDPOINT",
-    "MACH_WEB3SIGNER_URL",
-    "MACH_SIGNER_ADDRESS",
     "MACH_SIGNER_TIMEOUT_MS",
 ];
 
@@ -26,7 +20,10 @@ const OPERATOR_VARS: [&str; 12] = [
 pub fn mach(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mach"));
     cmd.args(args).stdin(Stdio::null());
-    for name in OPERATOR_VARS {
+    for name in OPERATOR_VARS
+        .iter()
+        .chain(&mach_chain::signer::SIGNER_VARIABLES)
+    {
         cmd.env_remove(name);
     }
     for (name, value) in env {
