@@ -55,8 +55,14 @@ pub struct ConfigArgs {
     #[arg(long, default_value = ".", value_name = "DIR")]
     dir: PathBuf,
     /// The operator's ECDSA key file (its address becomes the operator address).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "web3signer_url")]
     key_file: Option<PathBuf>,
+    /// Instead of a key file: the web3signer holding the operator's key (`signer_type: web3`).
+    #[arg(long, value_name = "URL", requires = "operator_address")]
+    web3signer_url: Option<String>,
+    /// The operator's address, whose key web3signer holds.
+    #[arg(long, value_name = "ADDRESS", requires = "web3signer_url")]
+    operator_address: Option<Address>,
     /// Who must approve delegations (zero address: anyone may delegate).
     #[arg(long, value_name = "ADDRESS")]
     delegation_approver: Option<Address>,
@@ -168,12 +174,19 @@ fn config_create(args: ConfigArgs) -> Result<()> {
         interactive,
         missing: Vec::new(),
     };
-    let key_file: Option<PathBuf> = asker.value(
-        args.key_file,
-        "--key-file",
-        "ECDSA key file of the operator",
-        None,
-    )?;
+    let key = match (args.web3signer_url, args.operator_address) {
+        (Some(url), Some(address)) => {
+            Some(registration::NewOperatorKey::Web3Signer { url, address })
+        }
+        _ => asker
+            .value(
+                args.key_file,
+                "--key-file",
+                "ECDSA key file of the operator",
+                None,
+            )?
+            .map(registration::NewOperatorKey::KeyFile),
+    };
     let approver: Option<Address> = asker.value(
         args.delegation_approver,
         "--delegation-approver",
@@ -220,7 +233,7 @@ fn config_create(args: ConfigArgs) -> Result<()> {
         );
     }
     let (
-        Some(key_file),
+        Some(key),
         Some(approver),
         Some(window),
         Some(metadata_url),
@@ -230,7 +243,7 @@ fn config_create(args: ConfigArgs) -> Result<()> {
         Some(name),
         Some(description),
     ) = (
-        key_file,
+        key,
         approver,
         window,
         metadata_url,
@@ -251,7 +264,7 @@ fn config_create(args: ConfigArgs) -> Result<()> {
         twitter: twitter.unwrap_or_default(),
     };
     let new = registration::NewOperator {
-        key_file,
+        key,
         delegation_approver: approver,
         staker_opt_out_window_blocks: window,
         metadata_url,

@@ -16,11 +16,25 @@ fn refused(message: String) -> ChainError {
     ChainError::Refused(message)
 }
 
+/// Where a new operator's ECDSA key is, as `operator.yaml` will say.
+#[derive(Clone, Debug)]
+pub enum NewOperatorKey {
+    /// A key file (`signer_type: local_keystore`); its address becomes the operator's.
+    KeyFile(PathBuf),
+    /// A web3signer holding the key of `address` (`signer_type: web3`).
+    Web3Signer {
+        /// web3signer's HTTP address.
+        url: String,
+        /// The operator's address.
+        address: Address,
+    },
+}
+
 /// The settings of a new `operator.yaml`, as `mach operator config create` asks for them.
 #[derive(Clone, Debug)]
 pub struct NewOperator {
-    /// The operator's ECDSA key file; its address becomes the operator's.
-    pub key_file: PathBuf,
+    /// The operator's ECDSA key.
+    pub key: NewOperatorKey,
     /// Who must approve delegations (zero: anyone may delegate).
     pub delegation_approver: Address,
     /// Blocks a staker must wait to undelegate.
@@ -54,14 +68,28 @@ pub fn write_config(
     if !is_http_url(&metadata_url) {
         return Err(refused(format!("--metadata-url {metadata_url:?} must be an http(s) URL where metadata.json will be published")));
     }
-    let key_file = std::path::absolute(&new.key_file).unwrap_or(new.key_file);
-    let address = match KeyFile::read(&key_file, Some(KeyType::Ecdsa))?.public() {
-        PublicKeyInfo::Ecdsa { address } => *address,
-        PublicKeyInfo::Bls { .. } => {
-            return Err(refused(format!(
-                "{} is a BLS key file; pass the ECDSA key file",
-                key_file.display()
-            )))
+    let (address, key_path, web3) = match new.key {
+        NewOperatorKey::KeyFile(key_file) => {
+            let key_file = std::path::absolute(&key_file).unwrap_or(key_file);
+            let address = match KeyFile::read(&key_file, Some(KeyType::Ecdsa))?.public() {
+                PublicKeyInfo::Ecdsa { address } => *address,
+                PublicKeyInfo::Bls { .. } => {
+                    return Err(refused(format!(
+                        "{} is a BLS key file; pass the ECDSA key file",
+                        key_file.display()
+                    )))
+                }
+            };
+            (address, key_file.to_string_lossy().into_owned(), None)
+        }
+        NewOperatorKey::Web3Signer { url, address } => {
+            if !is_http_url(&url) {
+                return Err(refused(format!(
+                    "--web3signer-url {url:?} must be web3signer's http(s) address"
+                )));
+            }
+            let web3 = mach_primitives::operator::Web3Section { url };
+            (address, String::new(), Some(web3))
         }
     };
     let file = OperatorFile {
@@ -74,9 +102,14 @@ pub fn write_config(
         el_delegation_manager_address: new.delegation_manager,
         eth_rpc_url: new.rpc_url,
         chain_id: new.chain_id,
-        private_key_store_path: key_file.to_string_lossy().into_owned(),
-        signer_type: "local_keystore".into(),
-        web3: None,
+        private_key_store_path: key_path,
+        signer_type: if web3.is_some() {
+            "web3"
+        } else {
+            "local_keystore"
+        }
+        .into(),
+        web3,
     };
     std::fs::create_dir_all(dir)
         .map_err(|e| refused(format!("cannot create {}: {e}", dir.display())))?;

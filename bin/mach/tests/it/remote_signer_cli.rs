@@ -60,8 +60,15 @@ fn serve(body: String) -> String {
     url
 }
 
-/// An operator.yaml in the `eigenlayer` CLI's layout whose key is in the web3signer at `url`.
-fn operator_yaml(path: &Path, operator: Address, anvil: &Anvil, d: &Deployment, url: &str) {
+/// `mach operator config create` for an operator whose key web3signer at `url` holds, into
+/// `dir`; returns the operator.yaml path.
+fn config_create(
+    dir: &Path,
+    operator: Address,
+    anvil: &Anvil,
+    d: &Deployment,
+    url: &str,
+) -> String {
     let metadata = serve(
         serde_json::json!({
             "name": "Remote Keys Operator",
@@ -72,12 +79,37 @@ fn operator_yaml(path: &Path, operator: Address, anvil: &Anvil, d: &Deployment, 
         })
         .to_string(),
     );
-    let text = format!(
-        "operator:\n  address: {operator}\n  delegation_approver_address: 0x0000000000000000000000000000000000000000\n  staker_opt_out_window_blocks: 0\n  metadata_url: {metadata}\nel_delegation_manager_address: {}\neth_rpc_url: {}\nsigner_type: web3\nprivate_key_store_path: ''\nchain_id: 31337\nfireblocks:\n  api_key: ''\nweb3:\n  url: {url}\n",
-        d.delegation_manager,
-        anvil.url()
+    ok(run(&[
+        "operator",
+        "config",
+        "create",
+        "--non-interactive",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--web3signer-url",
+        url,
+        "--operator-address",
+        &operator.to_string(),
+        "--metadata-url",
+        &metadata,
+        "--rpc-url",
+        anvil.url(),
+        "--chain-id",
+        "31337",
+        "--delegation-manager",
+        &d.delegation_manager.to_string(),
+        "--name",
+        "Remote Keys Operator",
+        "--description",
+        "Keeps its keys in signers",
+    ]));
+    let yaml = dir.join("operator.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    assert!(
+        text.contains("signer_type: web3") && text.contains(url),
+        "{text}"
     );
-    std::fs::write(path, text).unwrap();
+    yaml.to_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,20 +158,31 @@ async fn deploy_register_and_opt_in_with_keys_in_remote_signers() {
     let bls = BlsSecretKey::random();
     let cerberus = CerberusServer::start(bls.clone(), "operator api key").await;
 
-    // `mach operator register` with operator.yaml's `signer_type: web3`; first a file naming
-    // another operator than the key web3signer holds is refused.
-    let yaml = dir.path().join("operator.yaml");
+    // `mach operator config create` → `register` with operator.yaml's `signer_type: web3`;
+    // first a file naming another operator than the key web3signer holds is refused.
     let other = PrivateKeySigner::random().address();
-    operator_yaml(&yaml, other, &anvil, &d, &ecdsa_signer.url);
-    let y = yaml.to_str().unwrap();
+    let wrong = config_create(
+        &dir.path().join("wrong"),
+        other,
+        &anvil,
+        &d,
+        &ecdsa_signer.url,
+    );
     refused(
         &admin,
         address,
-        &["operator", "register", y],
+        &["operator", "register", &wrong],
         "holds no key for",
     )
     .await;
-    operator_yaml(&yaml, address, &anvil, &d, &ecdsa_signer.url);
+    let yaml = config_create(
+        &dir.path().join("op"),
+        address,
+        &anvil,
+        &d,
+        &ecdsa_signer.url,
+    );
+    let y = yaml.as_str();
     let out = ok(run(&["operator", "register", y]));
     assert!(out.contains("registered successfully"), "{out}");
     assert!(ok(run(&["operator", "status", y])).contains("Registered with EigenLayer: yes"));
