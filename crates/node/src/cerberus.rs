@@ -342,7 +342,7 @@ impl CerberusSigner {
                 after: self.settings.timeout,
             },
             code => SignerError::Rejected(format!(
-                "the Cerberus signer at {url} could not sign with key {} ({code:?}: {message}); check NODE_BLS_CERBERUS_PUBLIC_KEY_G1 and NODE_BLS_CERBERUS_PASSWORD",
+                "the Cerberus signer at {url} could not use key {} ({code:?}: {message}); check NODE_BLS_CERBERUS_PUBLIC_KEY_G1 and NODE_BLS_CERBERUS_PASSWORD",
                 self.key_name
             )),
         }
